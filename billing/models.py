@@ -1,0 +1,156 @@
+"""The PKR ledger: accounts, transfers, holds.
+
+Overview (see docs/ledger.md):
+- Every movement of money is a Transfer of a positive amount from one
+  LedgerAccount to another. Transfers are append-only; a correction is a new
+  transfer. Each carries a unique idempotency key.
+- LedgerAccount.balance caches sum(incoming) - sum(outgoing), updated in the
+  same transaction as the transfer. The sum of all balances is always zero:
+  system accounts (cash, adjustments, refunds, ...) go negative as customers'
+  wallets fill.
+- A Hold reserves part of a wallet: LedgerAccount.held caches the sum of open
+  holds and a CHECK keeps `balance - held >= 0` on wallets, so a wallet can
+  never be overspent even if application code is wrong. A hold resolves once:
+  captured (fully or partly, in one transfer that points back at it) or released.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from billing.money import MAX_DIGITS, PKR_PLACES, ZERO
+
+
+def _money(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, **kwargs)
+
+
+class LedgerAccount(models.Model):
+    class Kind(models.TextChoices):
+        WALLET = "wallet", "customer wallet"
+        CASH = "cash", "cash (top-ups)"
+        ADJUSTMENTS = "adjustments", "admin adjustments"
+        REVENUE = "revenue", "revenue"
+        REFUNDS = "refunds", "refunds"
+        LOSSES = "losses", "losses"
+        PROVIDER_FLOAT = "provider_float", "provider float"
+
+    code = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    customer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="wallet"
+    )
+    balance = _money(default=ZERO)
+    held = _money(default=ZERO)
+    allow_negative = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(held__gte=0), name="ledgeraccount_held_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(allow_negative=True) | Q(balance__gte=F("held")),
+                name="ledgeraccount_available_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="wallet") | Q(customer__isnull=False, allow_negative=False),
+                name="ledgeraccount_wallet_has_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+    @property
+    def available(self):
+        return self.balance - self.held
+
+
+class Transfer(models.Model):
+    """An immutable movement of `amount` from `source` to `destination`."""
+
+    class Kind(models.TextChoices):
+        TOPUP = "topup", "top-up"
+        ADJUSTMENT = "adjustment", "adjustment"
+        CAPTURE = "capture", "capture"
+        REFUND = "refund", "refund"
+        LOSS = "loss", "loss"
+        PROVIDER_FUNDING = "provider_funding", "provider funding"
+
+    source = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="outgoing")
+    destination = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="incoming")
+    amount = _money()
+    kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    hold = models.OneToOneField(
+        "billing.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="capture_transfer"
+    )
+    memo = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_distinct_accounts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.amount} {self.source} -> {self.destination}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("transfers are append-only; post a correcting transfer instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("transfers are append-only; post a correcting transfer instead")
+
+
+class Hold(models.Model):
+    """Money reserved on a wallet until it is captured or released (at most once)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        CAPTURED = "captured", "captured"
+        RELEASED = "released", "released"
+
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="holds")
+    amount = _money()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    captured_amount = _money(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    expires_at = models.DateTimeField()
+    memo = models.TextField(blank=True)
+    release_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["expires_at"], condition=Q(status="open"), name="hold_open_expiry_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(
+                condition=(
+                    Q(status="open", captured_amount__isnull=True, resolved_at__isnull=True)
+                    | Q(status="released", captured_amount__isnull=True, resolved_at__isnull=False)
+                    | Q(
+                        status="captured",
+                        captured_amount__gt=0,
+                        captured_amount__lte=F("amount"),
+                        resolved_at__isnull=False,
+                    )
+                ),
+                name="hold_status_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"hold #{self.pk} {self.amount} ({self.status})"

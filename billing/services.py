@@ -1,0 +1,319 @@
+"""Writes on the ledger. Read docs/ledger.md first.
+
+Concurrency model: every write is one short transaction. Balances change only
+through conditional `UPDATE ... SET balance = balance + x WHERE ...` statements,
+issued in ascending account id order (so two transfers never deadlock), and a
+spend succeeds only if the row still has enough available money when the
+UPDATE runs (PostgreSQL re-checks the WHERE after waiting for a concurrent
+writer). No row lock is held across anything slow: an upstream call happens
+between two of these transactions, never inside one.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.errors import AccountBlocked
+from accounts.models import Customer
+from billing.errors import HoldAlreadyResolved, HoldExpired, IdempotencyConflict, InsufficientFunds
+from billing.models import Hold, LedgerAccount, Transfer
+from billing.money import ZERO, parse_amount
+
+SYSTEM_KINDS = {
+    LedgerAccount.Kind.CASH,
+    LedgerAccount.Kind.ADJUSTMENTS,
+    LedgerAccount.Kind.REVENUE,
+    LedgerAccount.Kind.REFUNDS,
+    LedgerAccount.Kind.LOSSES,
+}
+
+
+@dataclass(frozen=True)
+class TransferOutcome:
+    transfer: Transfer
+    replayed: bool  # True when the idempotency key had already been applied
+
+
+@dataclass(frozen=True)
+class HoldOutcome:
+    hold: Hold
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    hold: Hold
+    already_released: bool
+
+
+# --- accounts ------------------------------------------------------------------
+
+
+def system_account(kind: str) -> LedgerAccount:
+    """The single ledger account of a system kind (cash, revenue, ...), created on first use."""
+    if kind not in SYSTEM_KINDS:
+        raise ValueError(f"not a system account kind: {kind}")
+    account, _ = LedgerAccount.objects.get_or_create(
+        code=kind, defaults={"kind": kind, "name": LedgerAccount.Kind(kind).label, "allow_negative": True}
+    )
+    return account
+
+
+def provider_float_account(*, provider_id: int, name: str = "") -> LedgerAccount:
+    """The float account of one upstream provider (what we prepaid them)."""
+    account, _ = LedgerAccount.objects.get_or_create(
+        code=f"provider:{provider_id}",
+        defaults={"kind": LedgerAccount.Kind.PROVIDER_FLOAT, "name": name, "allow_negative": True},
+    )
+    return account
+
+
+def wallet_create(*, customer: Customer) -> LedgerAccount:
+    account, _ = LedgerAccount.objects.get_or_create(
+        customer=customer,
+        defaults={
+            "code": f"wallet:{customer.pk}",
+            "kind": LedgerAccount.Kind.WALLET,
+            "name": f"wallet of {customer.username}",
+        },
+    )
+    return account
+
+
+# --- balances ------------------------------------------------------------------
+
+
+def _apply(deltas: dict[int, tuple[Decimal, Decimal]]) -> None:
+    """Apply (balance delta, held delta) per account id, in id order.
+
+    A change that lowers an account's available money is conditional: it
+    matches no row, and raises InsufficientFunds, unless the account may go
+    negative or still has enough available when the UPDATE runs.
+    """
+    for account_id in sorted(deltas):
+        d_balance, d_held = deltas[account_id]
+        qs = LedgerAccount.objects.filter(pk=account_id)
+        if d_balance - d_held < 0:
+            qs = qs.filter(Q(allow_negative=True) | Q(balance__gte=F("held") + (d_held - d_balance)))
+        if not qs.update(balance=F("balance") + d_balance, held=F("held") + d_held):
+            raise InsufficientFunds(f"available balance of account {account_id} is too low")
+
+
+def _replay_transfer(existing: Transfer, *, source, destination, amount, kind) -> TransferOutcome:
+    same = (existing.source_id, existing.destination_id, existing.amount, existing.kind) == (
+        source.pk,
+        destination.pk,
+        amount,
+        kind,
+    )
+    if not same:
+        raise IdempotencyConflict(f"idempotency key {existing.idempotency_key!r} was used for another transfer")
+    return TransferOutcome(existing, replayed=True)
+
+
+def transfer_post(
+    *,
+    source: LedgerAccount,
+    destination: LedgerAccount,
+    amount: Decimal,
+    kind: str,
+    key: str,
+    memo: str = "",
+    actor: Customer | None = None,
+    hold: Hold | None = None,
+) -> TransferOutcome:
+    """Post one double-entry transfer, idempotently by `key`.
+
+    Replaying a key with the same accounts, amount and kind returns the
+    original transfer; reusing it for anything else raises IdempotencyConflict.
+    """
+    amount = parse_amount(amount)
+    existing = Transfer.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return _replay_transfer(existing, source=source, destination=destination, amount=amount, kind=kind)
+    try:
+        with transaction.atomic():
+            transfer = Transfer.objects.create(
+                source=source,
+                destination=destination,
+                amount=amount,
+                kind=kind,
+                idempotency_key=key,
+                memo=memo,
+                actor=actor,
+                hold=hold,
+            )
+            _apply({source.pk: (-amount, ZERO), destination.pk: (amount, ZERO)})
+    except IntegrityError:
+        # A concurrent request with the same key won the insert.
+        existing = Transfer.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise
+        return _replay_transfer(existing, source=source, destination=destination, amount=amount, kind=kind)
+    return TransferOutcome(transfer, replayed=False)
+
+
+def wallet_topup(
+    *, wallet: LedgerAccount, amount: Decimal | str, key: str, memo: str = "", actor: Customer | None = None
+) -> TransferOutcome:
+    """Money paid in by a customer: cash -> wallet."""
+    return transfer_post(
+        source=system_account(LedgerAccount.Kind.CASH),
+        destination=wallet,
+        amount=parse_amount(amount),
+        kind=Transfer.Kind.TOPUP,
+        key=key,
+        memo=memo,
+        actor=actor,
+    )
+
+
+def wallet_adjust(
+    *, wallet: LedgerAccount, amount: Decimal | str, reason: str, key: str, actor: Customer | None = None
+) -> TransferOutcome:
+    """Admin correction with a reason: a positive amount credits the wallet,
+    a negative one debits it (never below its available balance)."""
+    if not reason or not reason.strip():
+        raise ValueError("an adjustment needs a reason")
+    amount = parse_amount(amount, allow_negative=True)
+    adjustments = system_account(LedgerAccount.Kind.ADJUSTMENTS)
+    source, destination = (adjustments, wallet) if amount > 0 else (wallet, adjustments)
+    return transfer_post(
+        source=source,
+        destination=destination,
+        amount=abs(amount),
+        kind=Transfer.Kind.ADJUSTMENT,
+        key=key,
+        memo=reason.strip(),
+        actor=actor,
+    )
+
+
+# --- holds ---------------------------------------------------------------------
+
+
+def wallet_hold(
+    *,
+    wallet: LedgerAccount,
+    amount: Decimal | str,
+    key: str,
+    expires_at: datetime | None = None,
+    memo: str = "",
+) -> HoldOutcome:
+    """Reserve `amount` of the wallet's available balance until `expires_at`.
+
+    Raises InsufficientFunds if available < amount at the moment of the
+    update, AccountBlocked if the owner is blocked. Replaying `key` returns
+    the existing hold.
+    """
+    amount = parse_amount(amount)
+    if expires_at is None:
+        expires_at = timezone.now() + timedelta(seconds=settings.HOLD_DEFAULT_TTL_SECONDS)
+    existing = Hold.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return _replay_hold(existing, wallet=wallet, amount=amount)
+    try:
+        with transaction.atomic():
+            owner = Customer.objects.filter(wallet=wallet.pk).values("is_blocked", "is_active").first()
+            if owner is None or owner["is_blocked"] or not owner["is_active"]:
+                raise AccountBlocked("the wallet's owner is blocked")
+            hold = Hold.objects.create(
+                account=wallet, amount=amount, idempotency_key=key, expires_at=expires_at, memo=memo
+            )
+            _apply({wallet.pk: (ZERO, amount)})
+    except IntegrityError:
+        existing = Hold.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise
+        return _replay_hold(existing, wallet=wallet, amount=amount)
+    return HoldOutcome(hold, replayed=False)
+
+
+def _replay_hold(existing: Hold, *, wallet: LedgerAccount, amount: Decimal) -> HoldOutcome:
+    if (existing.account_id, existing.amount) != (wallet.pk, amount):
+        raise IdempotencyConflict(f"idempotency key {existing.idempotency_key!r} was used for another hold")
+    return HoldOutcome(existing, replayed=True)
+
+
+def _why_not_open(hold_id: int, now: datetime) -> Exception:
+    hold = Hold.objects.get(pk=hold_id)
+    if hold.status != Hold.Status.OPEN:
+        return HoldAlreadyResolved(hold.status)
+    return HoldExpired(f"hold #{hold_id} expired at {hold.expires_at.isoformat()}")
+
+
+@transaction.atomic
+def hold_capture(
+    *,
+    hold: Hold,
+    amount: Decimal | str | None = None,
+    destination: LedgerAccount | None = None,
+    memo: str = "",
+) -> Transfer:
+    """Charge `amount` (default: all) of an open, unexpired hold; the remainder
+    returns to the wallet's available balance. Exactly one of any number of
+    concurrent capture/release calls on a hold wins; the others raise
+    HoldAlreadyResolved (or HoldExpired after the expiry)."""
+    captured = hold.amount if amount is None else parse_amount(amount)
+    if captured > hold.amount:
+        raise ValueError(f"cannot capture {captured} from a hold of {hold.amount}")
+    now = timezone.now()
+    won = Hold.objects.filter(pk=hold.pk, status=Hold.Status.OPEN, expires_at__gt=now).update(
+        status=Hold.Status.CAPTURED, captured_amount=captured, resolved_at=now
+    )
+    if not won:
+        raise _why_not_open(hold.pk, now)
+    hold.refresh_from_db()
+    destination = destination or system_account(LedgerAccount.Kind.REVENUE)
+    transfer = Transfer.objects.create(
+        source_id=hold.account_id,
+        destination=destination,
+        amount=captured,
+        kind=Transfer.Kind.CAPTURE,
+        idempotency_key=f"hold:{hold.pk}:capture",
+        hold=hold,
+        memo=memo or hold.memo,
+    )
+    _apply({hold.account_id: (-captured, -hold.amount), destination.pk: (captured, ZERO)})
+    return transfer
+
+
+@transaction.atomic
+def hold_release(*, hold: Hold, reason: str = "") -> ReleaseOutcome:
+    """Return an open hold's amount to the wallet. Releasing a released hold
+    is a no-op reported as `already_released`; releasing a captured one raises
+    HoldAlreadyResolved. Allowed after expiry (that is what the sweeper does)."""
+    now = timezone.now()
+    won = Hold.objects.filter(pk=hold.pk, status=Hold.Status.OPEN).update(
+        status=Hold.Status.RELEASED, resolved_at=now, release_reason=reason[:200]
+    )
+    if won:
+        _apply({hold.account_id: (ZERO, -hold.amount)})
+    hold.refresh_from_db()
+    if not won and hold.status == Hold.Status.CAPTURED:
+        raise HoldAlreadyResolved(hold.status)
+    return ReleaseOutcome(hold, already_released=not won)
+
+
+def holds_release_expired(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Release every open hold past its expiry. Safe to run from several
+    workers at once (rows another sweeper holds are skipped). Returns the count."""
+    now = now or timezone.now()
+    released = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Hold.objects.select_for_update(skip_locked=True)
+                .filter(status=Hold.Status.OPEN, expires_at__lte=now)
+                .order_by("expires_at")[:batch_size]
+            )
+            for hold in batch:
+                if not hold_release(hold=hold, reason="expired").already_released:
+                    released += 1
+        if len(batch) < batch_size:
+            return released

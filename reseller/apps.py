@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ResellerConfig(AppConfig):
+    name = "reseller"
+    verbose_name = "Reseller"

@@ -1,0 +1,11 @@
+"""The Celery application `reseller`: `celery -A reseller worker` / `celery -A reseller beat`."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reseller.settings")
+
+app = Celery("reseller")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,20 @@
+import logging
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse
+
+log = logging.getLogger(__name__)
+
+
+def healthz(request):
+    """Liveness/readiness for load balancers: the database and the cache answer."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        cache.set("healthz", "1", 5)
+        ok = cache.get("healthz") == "1"
+    except Exception:  # noqa: BLE001
+        log.exception("health check failed")
+        ok = False
+    return HttpResponse(b"ok" if ok else b"unavailable", status=200 if ok else 503, content_type="text/plain")

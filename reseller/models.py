@@ -1,0 +1,1 @@
+"""Orders (activations, cheap orders, rentals, emails): filled in by later issues."""

@@ -1,0 +1,49 @@
+"""Wire-level errors, and the per-endpoint tables that turn any error into a reply."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reseller.protocol.render import Json, Reply, Token
+
+
+class ProtocolError(Exception):
+    """Errors that only exist on the wire (no domain meaning)."""
+
+
+class BadKey(ProtocolError):
+    """The API key is missing, malformed or unknown."""
+
+
+class UnknownAction(ProtocolError):
+    def __init__(self, action: str | None):
+        super().__init__(action)
+        self.action = action or ""
+
+
+ReplyFactory = Callable[[Exception], Reply]
+
+
+def token(name: str) -> ReplyFactory:
+    return lambda exc: Token(name)
+
+
+def json_status(status: str, message: str | Callable[[Exception], str]) -> ReplyFactory:
+    """A JSON error: `{"status":"401","message":"..."}` (status always a string)."""
+    if callable(message):
+        return lambda exc: Json({"status": status, "message": message(exc)})
+    return lambda exc: Json({"status": status, "message": message})
+
+
+@dataclass(frozen=True)
+class ErrorTable:
+    """Maps exception classes to replies; the most specific class listed wins.
+    Anything not listed is unexpected: it gets `generic` (and is logged)."""
+
+    entries: dict[type[Exception], ReplyFactory]
+    generic: ReplyFactory
+
+    def lookup(self, exc: Exception) -> ReplyFactory | None:
+        for cls in type(exc).__mro__:
+            if cls in self.entries:
+                return self.entries[cls]
+        return None

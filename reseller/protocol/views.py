@@ -1,0 +1,47 @@
+"""One view for all four endpoints: parse, authenticate, dispatch, render.
+
+Nothing escapes as a 500: domain errors map through the endpoint's table,
+anything else is logged with its traceback and answered with the endpoint's
+generic error.
+"""
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from reseller.protocol.auth import authenticate
+from reseller.protocol.context import Call
+from reseller.protocol.endpoints import Endpoint
+from reseller.protocol.errors import UnknownAction
+from reseller.protocol.params import Params
+from reseller.protocol.render import Reply, render
+
+log = logging.getLogger("reseller.protocol")
+
+
+def _dispatch(request: HttpRequest, endpoint: Endpoint) -> Reply:
+    params = Params.from_request(request)
+    customer = authenticate(params.get("api_key"))
+    action = params.get("action")
+    handler = endpoint.actions.get(action) if action is not None else None
+    if handler is None:
+        raise UnknownAction(action)
+    return handler(Call(customer=customer, params=params, endpoint=endpoint.name))
+
+
+def endpoint_view(endpoint: Endpoint):
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        try:
+            reply = _dispatch(request, endpoint)
+        except Exception as exc:  # noqa: BLE001 - the wire must never see a traceback
+            factory = endpoint.errors.lookup(exc)
+            if factory is None:
+                log.exception("unexpected error on %s", endpoint.name)
+                factory = endpoint.errors.generic
+            reply = factory(exc)
+        return render(reply)
+
+    view.__name__ = f"{endpoint.name}_view"
+    return view

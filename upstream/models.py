@@ -1,0 +1,1 @@
+"""Upstream providers and the catalogue: filled in by the activation issue."""
