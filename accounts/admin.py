@@ -32,8 +32,19 @@ class CustomerAdmin(UserAdmin):
     list_select_related = ("wallet",)
     readonly_fields = ("api_key_prefix", "api_key_created_at", "is_blocked", "blocked_reason", "blocked_at", "ledger")
     fieldsets = UserAdmin.fieldsets + (
-        ("API access", {"fields": ("api_key_prefix", "api_key_created_at", "is_blocked", "blocked_reason",
-                                   "blocked_at", "ledger")}),
+        (
+            "API access",
+            {
+                "fields": (
+                    "api_key_prefix",
+                    "api_key_created_at",
+                    "is_blocked",
+                    "blocked_reason",
+                    "blocked_at",
+                    "ledger",
+                )
+            },
+        ),
     )
     inlines = (AuditEventInline,)
     actions = ("block_customers", "unblock_customers", "rotate_keys")
@@ -67,9 +78,17 @@ class CustomerAdmin(UserAdmin):
             n = sum(customer_block(customer=c, reason=data["reason"], actor=request.user) for c in queryset)
             self.message_user(request, f"blocked {n} customer(s)")
 
-        return action_with_form(self, request, queryset, form_class=ReasonForm, action="block_customers",
-                                title="Block customers", submit_label="Block", apply=apply,
-                                intro="Blocked customers get ACCOUNT_BLOCKED on every call and cannot spend.")
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            action="block_customers",
+            title="Block customers",
+            submit_label="Block",
+            apply=apply,
+            intro="Blocked customers get ACCOUNT_BLOCKED on every call and cannot spend.",
+        )
 
     @admin.action(description="Unblock selected customers")
     def unblock_customers(self, request, queryset):

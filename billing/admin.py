@@ -62,18 +62,28 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
             key = f"admin:{data['kind']}:{uuid.uuid4()}"
             try:
                 if data["kind"] == "topup":
-                    outcome = wallet_topup(wallet=wallet, amount=data["amount"], key=key, memo=data["reason"],
-                                           actor=request.user)
+                    outcome = wallet_topup(
+                        wallet=wallet, amount=data["amount"], key=key, memo=data["reason"], actor=request.user
+                    )
                 else:
-                    outcome = wallet_adjust(wallet=wallet, amount=data["amount"], reason=data["reason"], key=key,
-                                            actor=request.user)
+                    outcome = wallet_adjust(
+                        wallet=wallet, amount=data["amount"], reason=data["reason"], key=key, actor=request.user
+                    )
             except (InvalidAmount, BillingError, ValueError) as exc:
                 self.message_user(request, f"nothing booked: {exc}", level=messages.ERROR)
                 return
             self.message_user(request, f"booked {outcome.transfer}")
 
-        return action_with_form(self, request, wallets, form_class=CreditForm, action="credit_wallet",
-                                title="Top up or correct a wallet", submit_label="Book", apply=apply)
+        return action_with_form(
+            self,
+            request,
+            wallets,
+            form_class=CreditForm,
+            action="credit_wallet",
+            title="Top up or correct a wallet",
+            submit_label="Book",
+            apply=apply,
+        )
 
 
 class AccountFilter(admin.SimpleListFilter):
@@ -109,16 +119,31 @@ class CustomerFilter(admin.SimpleListFilter):
 class TransferAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "kind", "amount", "source", "destination", "memo", "actor")
     list_filter = ("kind", AccountFilter, CustomerFilter)
-    search_fields = ("idempotency_key", "memo", "source__code", "destination__code",
-                     "source__customer__username", "destination__customer__username")
+    search_fields = (
+        "idempotency_key",
+        "memo",
+        "source__code",
+        "destination__code",
+        "source__customer__username",
+        "destination__customer__username",
+    )
     list_select_related = ("source", "destination", "actor")
     date_hierarchy = "created_at"
 
 
 @admin.register(Hold)
 class HoldAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "account", "amount", "status", "captured_amount", "expires_at",
-                    "resolved_at", "release_reason")
+    list_display = (
+        "id",
+        "created_at",
+        "account",
+        "amount",
+        "status",
+        "captured_amount",
+        "expires_at",
+        "resolved_at",
+        "release_reason",
+    )
     list_filter = ("status",)
     search_fields = ("idempotency_key", "account__code", "account__customer__username")
     list_select_related = ("account",)

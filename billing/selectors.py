@@ -17,11 +17,7 @@ def wallet_available(wallet: LedgerAccount | None) -> Decimal:
 
 
 def account_transfers(account: LedgerAccount):
-    return (
-        Transfer.objects.filter(source=account)
-        .union(Transfer.objects.filter(destination=account))
-        .order_by("-id")
-    )
+    return Transfer.objects.filter(source=account).union(Transfer.objects.filter(destination=account)).order_by("-id")
 
 
 def account_open_holds(account: LedgerAccount):

@@ -1,6 +1,5 @@
 """Every ledger invariant, checked from the rows themselves (`manage.py ledger_verify`)."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal

@@ -21,9 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, amount, note, key, **options):
         wallet = wallet_of(get_customer_or_fail(username))
         try:
-            outcome = wallet_topup(
-                wallet=wallet, amount=amount, key=key or f"cli:topup:{uuid.uuid4()}", memo=note
-            )
+            outcome = wallet_topup(wallet=wallet, amount=amount, key=key or f"cli:topup:{uuid.uuid4()}", memo=note)
         except (InvalidAmount, IdempotencyConflict) as exc:
             raise CommandError(str(exc)) from exc
         wallet.refresh_from_db()

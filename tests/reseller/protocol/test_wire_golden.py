@@ -56,7 +56,9 @@ def test_get_balance(client, customer_with_key, endpoint, method):
 @pytest.mark.parametrize("endpoint", ["handler_api", "cheap_handler"])
 def test_get_balance_keeps_leading_digit(client, customer_with_key, endpoint):
     _, key = customer_with_key(balance="0.5")
-    assert_golden(client.get(PATHS[endpoint], {"api_key": key, "action": "getBalance"}), endpoint, "getBalance_half_rupee")
+    assert_golden(
+        client.get(PATHS[endpoint], {"api_key": key, "action": "getBalance"}), endpoint, "getBalance_half_rupee"
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -89,17 +91,22 @@ def test_bad_action(client, customer_with_key, endpoint, method):
 def test_rental_unknown_action_echoes_action(client, customer_with_key, method):
     _, key = customer_with_key(balance="10")
     # getBalance exists only on the plain-text endpoints.
-    assert_golden(call(client, "rental_handler", method, {"api_key": key, "action": "getBalance"}),
-                  "rental_handler", "bad_action")
+    assert_golden(
+        call(client, "rental_handler", method, {"api_key": key, "action": "getBalance"}), "rental_handler", "bad_action"
+    )
     assert_golden(call(client, "rental_handler", method, {"api_key": key}), "rental_handler", "bad_action_missing")
-    assert_golden(call(client, "rental_handler", method, {"api_key": key, "action": "a/b é"}),
-                  "rental_handler", "bad_action_escaped")
+    assert_golden(
+        call(client, "rental_handler", method, {"api_key": key, "action": "a/b é"}),
+        "rental_handler",
+        "bad_action_escaped",
+    )
 
 
 def test_query_string_wins_over_form_body(client, customer_with_key):
     _, key = customer_with_key(balance="500")
-    response = client.post(f"{PATHS['handler_api']}?action=getBalance&api_key={key}",
-                           {"action": "nothing", "api_key": "y" * 32})
+    response = client.post(
+        f"{PATHS['handler_api']}?action=getBalance&api_key={key}", {"action": "nothing", "api_key": "y" * 32}
+    )
     assert response.content == golden("handler_api", "getBalance")
 
 
