@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -11,6 +12,17 @@ from accounts.services import customer_block, customer_rotate_key, customer_unbl
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CustomerCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = Customer
+        fields = ("username", "email")
+
+
+class CustomerChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = Customer
 
 
 class AuditEventInline(admin.TabularInline):
@@ -27,6 +39,11 @@ class AuditEventInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(UserAdmin):
+    form = CustomerChangeForm
+    add_form = CustomerCreationForm
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "email", "usable_password", "password1", "password2")}),
+    )
     list_display = ("username", "email", "key_prefix", "is_blocked", "balance", "is_staff", "date_joined")
     list_filter = ("is_blocked", "is_staff", "is_active")
     list_select_related = ("wallet",)
@@ -48,6 +65,9 @@ class CustomerAdmin(UserAdmin):
     )
     inlines = (AuditEventInline,)
     actions = ("block_customers", "unblock_customers", "rotate_keys")
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     @admin.display(description="key")
     def key_prefix(self, obj):

@@ -1,0 +1,65 @@
+"""First-run demo data for the embedded run: an admin and a funded demo customer.
+
+Credentials are written once to var/demo-credentials.txt (the API key is never
+stored in the database, only its digest) and printed on every run.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Customer
+from accounts.services import customer_create, customer_rotate_key
+from billing.selectors import wallet_of
+from billing.services import wallet_topup
+
+DEMO_BALANCE = "1000.00"
+
+
+class Command(BaseCommand):
+    help = "Create the demo admin and customer on first run; print their credentials."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args, base_url, **options):
+        path = settings.BASE_DIR / "var" / "demo-credentials.txt"
+        if not path.exists() or not Customer.objects.filter(username="demo").exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self._create())
+            path.chmod(0o600)
+        creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+        key = creds["DEMO_API_KEY"]
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "=== Demo ready ===",
+                    f"admin:       {base_url}/admin/  user admin / password {creds['ADMIN_PASSWORD']}",
+                    f"API key:     {key}  (customer 'demo', opening balance {DEMO_BALANCE} PKR)",
+                    "try:",
+                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getBalance"',
+                    f"(credentials kept in {path})",
+                    "",
+                ]
+            )
+        )
+
+    @transaction.atomic
+    def _create(self) -> str:
+        password = secrets.token_urlsafe(12)
+        admin = Customer.objects.filter(username="admin").first()
+        if admin is None:
+            Customer.objects.create_superuser("admin", "admin@example.com", password)
+        else:
+            admin.set_password(password)
+            admin.save(update_fields=["password"])
+        demo = Customer.objects.filter(username="demo").first()
+        if demo is None:
+            demo, key = customer_create(username="demo", email="demo@example.com")
+            wallet_topup(wallet=wallet_of(demo), amount=DEMO_BALANCE, key="demo:opening", memo="demo opening balance")
+        else:
+            key = customer_rotate_key(customer=demo, reason="demo credentials file was missing")
+        return f"ADMIN_PASSWORD={password}\nDEMO_API_KEY={key}\n"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The embedded run: SQLite, tasks in-process, demo data. See README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh requirements.txt
+export DATABASE_URL="${DATABASE_URL:-sqlite:///$(pwd)/var/db.sqlite3}"
+export CELERY_BROKER_URL="${CELERY_BROKER_URL:-memory://}"
+PORT="${PORT:-8000}"
+python manage.py migrate --noinput -v 0
+python manage.py demo_setup --base-url "http://127.0.0.1:${PORT}"
+exec python manage.py serve --insecure "0.0.0.0:${PORT}"
