@@ -1,6 +1,6 @@
 from dataclasses import dataclass
 
-from accounts.models import Customer
+from reseller.protocol.auth import Principal
 from reseller.protocol.params import Params
 
 
@@ -8,6 +8,6 @@ from reseller.protocol.params import Params
 class Call:
     """One authenticated API call, as handed to an action."""
 
-    customer: Customer
+    principal: Principal
     params: Params
     endpoint: str

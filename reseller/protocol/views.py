@@ -22,12 +22,12 @@ log = logging.getLogger("reseller.protocol")
 
 def _dispatch(request: HttpRequest, endpoint: Endpoint) -> Reply:
     params = Params.from_request(request)
-    customer = authenticate(params.get("api_key"))
+    principal = authenticate(params.get("api_key"))
     action = params.get("action")
     handler = endpoint.actions.get(action) if action is not None else None
     if handler is None:
         raise UnknownAction(action)
-    return handler(Call(customer=customer, params=params, endpoint=endpoint.name))
+    return handler(Call(principal=principal, params=params, endpoint=endpoint.name))
 
 
 def endpoint_view(endpoint: Endpoint):

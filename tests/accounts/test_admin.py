@@ -2,10 +2,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent, Customer
-from accounts.selectors import customer_by_api_key
 from billing.models import LedgerAccount, Transfer
 from billing.selectors import wallet_of
 from billing.services import hold_capture, wallet_hold
+from reseller.protocol.auth import authenticate
+from reseller.protocol.errors import BadKey
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +73,9 @@ def test_rotate_action_shows_new_key_once(admin_client, customer_with_key):
     )
     [message] = [str(m) for m in response.context["messages"] if "new API key" in str(m)]
     new = message.rsplit(" ", 1)[-1]
-    assert customer_by_api_key(new) == customer
-    assert customer_by_api_key(old) is None
+    assert authenticate(new).customer_id == customer.pk
+    with pytest.raises(BadKey):
+        authenticate(old)
     assert AuditEvent.objects.filter(customer=customer, action="key_rotated", actor__username="root").exists()
 
 
