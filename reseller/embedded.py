@@ -10,7 +10,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,25 @@ def _loop(stop: threading.Event) -> None:
                 _run(name)
                 due[name] = time.monotonic() + entries[name]
         stop.wait(max(0.05, min(due.values(), default=now + 1) - time.monotonic()))
+    connection.close()
 
 
-def start_embedded_beat() -> threading.Event:
-    """Start the scheduler thread; set the returned event to stop it."""
-    stop = threading.Event()
-    threading.Thread(target=_loop, args=(stop,), name="embedded-beat", daemon=True).start()
+class EmbeddedBeat:
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=_loop, args=(self._stop,), name="embedded-beat", daemon=True)
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+
+def start_embedded_beat() -> EmbeddedBeat:
+    """Start the scheduler thread (a daemon: it ends with the server)."""
+    from reseller.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start-up: register every task
+    beat = EmbeddedBeat()
+    beat._thread.start()
     log.info("embedded beat started: %s", ", ".join(e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()))
-    return stop
+    return beat

@@ -1,0 +1,22 @@
+# One image; the command chooses the role: web (gunicorn), worker, beat, migrate,
+# or any manage.py command. See docs/operations.md.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=reseller.settings
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+COPY . .
+RUN SECRET_KEY=build DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput -v 0 \
+    && rm -f /tmp/build.sqlite3 \
+    && useradd --system --uid 10001 app \
+    && chmod +x docker-entrypoint.sh
+USER app
+EXPOSE 8000
+ENTRYPOINT ["./docker-entrypoint.sh"]
+CMD ["web"]
