@@ -7,5 +7,6 @@ export DATABASE_URL="${DATABASE_URL:-sqlite:///$(pwd)/var/db.sqlite3}"
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-memory://}"
 PORT="${PORT:-8000}"
 python manage.py migrate --noinput -v 0
+python manage.py collectstatic --noinput -v 0
 python manage.py demo_setup --base-url "http://127.0.0.1:${PORT}"
-exec python manage.py serve --insecure "0.0.0.0:${PORT}"
+exec python manage.py serve --nostatic "0.0.0.0:${PORT}"

@@ -17,3 +17,4 @@ from reseller.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+STATIC_ROOT = None  # nothing collected in tests; whitenoise then serves nothing and stays quiet
