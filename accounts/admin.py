@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin_forms import action_with_form
+from accounts.admin_forms import ReadOnlyAdmin, action_with_form
 from accounts.models import AuditEvent, Customer
 from accounts.services import customer_block, customer_rotate_key, customer_unblock
 
@@ -123,17 +123,8 @@ class CustomerAdmin(UserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "customer", "action", "reason", "actor")
     list_filter = ("action",)
     search_fields = ("customer__username", "reason")
     list_select_related = ("customer", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

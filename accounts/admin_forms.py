@@ -1,6 +1,20 @@
-"""A small helper for admin actions that need a form (a reason, an amount) first."""
+"""Admin helpers shared by every app: a read-only base and actions that ask for a form first."""
 
+from django.contrib import admin
 from django.template.response import TemplateResponse
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For append-only records (ledger rows, audit events): view, never add, change or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def action_with_form(modeladmin, request, queryset, *, form_class, action, title, submit_label, apply, intro=""):

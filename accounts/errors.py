@@ -4,7 +4,3 @@ class AccountsError(Exception):
 
 class AccountBlocked(AccountsError):
     """The customer is blocked (or inactive) and may not use the API or spend."""
-
-
-class CustomerNotFound(AccountsError):
-    pass

@@ -6,21 +6,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin_forms import action_with_form
+from accounts.admin_forms import ReadOnlyAdmin, action_with_form
 from billing.errors import BillingError, InvalidAmount
 from billing.models import Hold, LedgerAccount, Transfer
 from billing.services import wallet_adjust, wallet_topup
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CreditForm(forms.Form):

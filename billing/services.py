@@ -64,15 +64,6 @@ def system_account(kind: str) -> LedgerAccount:
     return account
 
 
-def provider_float_account(*, provider_id: int, name: str = "") -> LedgerAccount:
-    """The float account of one upstream provider (what we prepaid them)."""
-    account, _ = LedgerAccount.objects.get_or_create(
-        code=f"provider:{provider_id}",
-        defaults={"kind": LedgerAccount.Kind.PROVIDER_FLOAT, "name": name, "allow_negative": True},
-    )
-    return account
-
-
 def wallet_create(*, customer: Customer) -> LedgerAccount:
     account, _ = LedgerAccount.objects.get_or_create(
         customer=customer,

@@ -18,3 +18,10 @@ from reseller.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 STATIC_ROOT = None  # nothing collected in tests; whitenoise then serves nothing and stays quiet
+
+# Two checkouts on one machine (a developer's tree and a CI clone) must not share a test database.
+import hashlib  # noqa: E402
+
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": f"test_{DATABASES['default']['NAME']}_{hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8]}"  # noqa: F405
+}

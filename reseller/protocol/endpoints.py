@@ -28,19 +28,19 @@ class Endpoint:
     errors: ErrorTable
 
 
+# The plain-text endpoints share their tokens for the common errors.
+TOKEN_ERRORS = {
+    BadKey: token("BAD_KEY"),
+    AccountBlocked: token("ACCOUNT_BLOCKED"),
+    UnknownAction: token("BAD_ACTION"),
+}
+
 HANDLER_API = Endpoint(
     name="handler_api",
     actions={
         "getBalance": get_balance,
     },
-    errors=ErrorTable(
-        entries={
-            BadKey: token("BAD_KEY"),
-            AccountBlocked: token("ACCOUNT_BLOCKED"),
-            UnknownAction: token("BAD_ACTION"),
-        },
-        generic=token("ERROR_SQL"),
-    ),
+    errors=ErrorTable(entries={**TOKEN_ERRORS}, generic=token("ERROR_SQL")),
 )
 
 CHEAP_HANDLER = Endpoint(
@@ -48,14 +48,7 @@ CHEAP_HANDLER = Endpoint(
     actions={
         "getBalance": get_balance,
     },
-    errors=ErrorTable(
-        entries={
-            BadKey: token("BAD_KEY"),
-            AccountBlocked: token("ACCOUNT_BLOCKED"),
-            UnknownAction: token("BAD_ACTION"),
-        },
-        generic=token("DATABASE_ERROR"),
-    ),
+    errors=ErrorTable(entries={**TOKEN_ERRORS}, generic=token("DATABASE_ERROR")),
 )
 
 RENTAL_HANDLER = Endpoint(

@@ -29,11 +29,6 @@ class Params:
         value = self._values.get(name)
         return value if isinstance(value, str) else None
 
-    def is_true(self, name: str) -> bool:
-        """`1` or `true` (any case) mean true."""
-        value = self.get(name)
-        return value is not None and value.strip().lower() in ("1", "true")
-
     @classmethod
     def from_request(cls, request: HttpRequest) -> "Params":
         values: dict[str, object] = {}
