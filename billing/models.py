@@ -14,6 +14,8 @@ Overview (see docs/ledger.md):
   captured (fully or partly, in one transfer that points back at it) or released.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -33,6 +35,7 @@ class LedgerAccount(models.Model):
         REVENUE = "revenue", "revenue"
         REFUNDS = "refunds", "refunds"
         LOSSES = "losses", "losses"
+        UPSTREAM_COST = "upstream_cost", "upstream cost"
         PROVIDER_FLOAT = "provider_float", "provider float"
 
     code = models.CharField(max_length=64, unique=True)
@@ -76,6 +79,7 @@ class Transfer(models.Model):
         CAPTURE = "capture", "capture"
         REFUND = "refund", "refund"
         LOSS = "loss", "loss"
+        UPSTREAM_COST = "upstream_cost", "upstream cost"
         PROVIDER_FUNDING = "provider_funding", "provider funding"
 
     source = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="outgoing")
@@ -154,3 +158,61 @@ class Hold(models.Model):
 
     def __str__(self) -> str:
         return f"hold #{self.pk} {self.amount} ({self.status})"
+
+
+class MarkupRule(models.Model):
+    """How a sell price is made from a PKR cost. See billing/pricing.py and docs/pricing.md.
+
+    Scopes, least to most specific: global, provider, country, service, customer.
+    A rule matches when every target it names equals the order's. The most
+    specific matching rule wins (ties: the one naming more targets, then the
+    newest): sell = cost * (1 + percent/100) + fixed, raised to cost + min_margin,
+    then rounded up to a multiple of round_to.
+    """
+
+    class Scope(models.TextChoices):
+        GLOBAL = "global", "global"
+        PROVIDER = "provider", "provider"
+        COUNTRY = "country", "country"
+        SERVICE = "service", "service"
+        CUSTOMER = "customer", "customer"
+
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.CASCADE, null=True, blank=True)
+    country = models.ForeignKey("upstream.Country", on_delete=models.CASCADE, null=True, blank=True)
+    service = models.ForeignKey("upstream.Service", on_delete=models.CASCADE, null=True, blank=True)
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True)
+    percent = models.DecimalField(max_digits=7, decimal_places=2, default=ZERO, help_text="% added to the cost")
+    fixed = _money(default=ZERO, help_text="PKR added after the percentage")
+    min_margin = _money(default=ZERO, help_text="the sell price is at least cost + this")
+    round_to = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0.01"), help_text="round the price up to a multiple of this"
+    )
+    enabled = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scope", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(round_to__gt=0), name="markup_round_to_positive"),
+            models.CheckConstraint(condition=Q(min_margin__gte=0), name="markup_min_margin_nonnegative"),
+            models.CheckConstraint(condition=Q(percent__gt=-100), name="markup_percent_above_minus_100"),
+            models.CheckConstraint(
+                condition=~Q(scope="provider") | Q(provider__isnull=False), name="markup_provider_scope_has_provider"
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope="country") | Q(country__isnull=False), name="markup_country_scope_has_country"
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope="service") | Q(service__isnull=False), name="markup_service_scope_has_service"
+            ),
+            models.CheckConstraint(
+                condition=~Q(scope="customer") | Q(customer__isnull=False), name="markup_customer_scope_has_customer"
+            ),
+            models.UniqueConstraint(fields=["scope"], condition=Q(scope="global"), name="markup_one_global_rule"),
+        ]
+
+    def __str__(self) -> str:
+        targets = [str(t) for t in (self.provider, self.country, self.service, self.customer) if t is not None]
+        return f"{self.scope} {' '.join(targets)}: +{self.percent}% +{self.fixed} PKR"

@@ -1,1 +1,92 @@
-"""Orders (activations, cheap orders, rentals, emails): filled in by later issues."""
+"""Orders. Activations now; cheap orders, rentals and e-mails in later issues.
+
+An activation's life (docs/activations.md):
+
+    requesting --bought--> active --SMS--> code_received --status 3--> waiting_retry --SMS--> code_received
+        |                    |                  |                                               |
+        |                    +--cancel/expiry--> cancelled / expired (hold released)           |
+        |                                       +--status 6 / expiry--> finished (charged) <----+
+        +--upstream error--> failed (hold released)
+        +--timeout--------> unknown (hold released; reconciled upstream, a loss if charged)
+
+The money follows the state: a hold while requesting/active, a capture at the
+first SMS, a release when it ends without one.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from billing.money import MAX_DIGITS, PKR_PLACES
+
+
+class Activation(models.Model):
+    class State(models.TextChoices):
+        REQUESTING = "requesting", "requesting"
+        ACTIVE = "active", "active (waiting for SMS)"
+        CODE_RECEIVED = "code_received", "code received"
+        WAITING_RETRY = "waiting_retry", "waiting for another SMS"
+        FINISHED = "finished", "finished"
+        CANCELLED = "cancelled", "cancelled"
+        EXPIRED = "expired", "expired"
+        FAILED = "failed", "purchase failed"
+        UNKNOWN = "unknown", "unknown outcome"
+
+    LIVE_STATES = (State.REQUESTING, State.ACTIVE, State.CODE_RECEIVED, State.WAITING_RETRY)
+    ENDED_STATES = (State.FINISHED, State.CANCELLED, State.EXPIRED, State.FAILED, State.UNKNOWN)
+
+    class Upstream(models.TextChoices):
+        """A setStatus still to be forwarded upstream (by a task, with retries)."""
+
+        NONE = "", "nothing pending"
+        READY = "ready", "ready (1)"
+        RETRY = "retry", "another SMS (3)"
+        FINISH = "finish", "finish (6)"
+        CANCEL = "cancel", "cancel (8)"
+
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activations")
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="activations")
+    service = models.ForeignKey("upstream.Service", on_delete=models.PROTECT, related_name="+")
+    country = models.ForeignKey("upstream.Country", on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTING)
+    order_id = models.CharField(max_length=100, null=True, blank=True, help_text="the customer's getNumberV2 orderId")
+    operator = models.CharField(max_length=50, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    upstream_id = models.CharField(max_length=100, blank=True)
+    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, help_text="sell price, PKR")
+    cost = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True, help_text="provider currency")
+    cost_pkr = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, null=True, blank=True)
+    hold = models.OneToOneField("billing.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    code = models.CharField(max_length=64, blank=True)
+    sms_text = models.TextField(blank=True)
+    sms_at = models.DateTimeField(null=True, blank=True)
+    previous_code = models.CharField(max_length=64, blank=True, help_text="shown as STATUS_WAIT_RETRY:<code>")
+    upstream_pending = models.CharField(max_length=8, choices=Upstream.choices, blank=True, default="")
+    upstream_attempts = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True, help_text="raw upstream error or reason")
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "order_id"], condition=Q(order_id__isnull=False), name="activation_order_id_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "state"], name="activation_provider_state_idx"),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(state__in=["requesting", "active", "code_received", "waiting_retry"]),
+                name="activation_live_expiry_idx",
+            ),
+            models.Index(fields=["upstream_pending"], condition=~Q(upstream_pending=""), name="activation_pending_idx"),
+            models.Index(fields=["customer", "-id"], name="activation_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"activation #{self.pk} {self.phone or '-'} ({self.state})"

@@ -1,1 +1,131 @@
-"""Upstream providers and the catalogue: filled in by the activation issue."""
+"""Upstream providers and the canonical catalogue.
+
+Countries use SMS-Activate's numbering (decisions.md #6); services are
+identified by SMS-Activate short codes with a stable numeric id (#7). An Offer
+is what one provider sells for one (country, service): its cost in the
+provider's currency and its stock, refreshed by catalogue sync.
+"""
+
+from decimal import ROUND_CEILING, Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+SLOTS = range(1, 7)
+
+
+class Country(models.Model):
+    id = models.IntegerField(primary_key=True, help_text="SMS-Activate country number")
+    name = models.CharField(max_length=200, help_text="English name")
+    name_ru = models.CharField(max_length=200, blank=True)
+    name_cn = models.CharField(max_length=200, blank=True)
+    visible = models.BooleanField(default=True)
+    retry = models.BooleanField(default=True, help_text="another SMS can be requested")
+    rent = models.BooleanField(default=False)
+    multi_service = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "countries"
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.name}"
+
+
+class Service(models.Model):
+    """A service; `id` is its stable numeric id (OTPGet's getServices key)."""
+
+    code = models.CharField(max_length=32, unique=True, help_text="SMS-Activate short code, e.g. tg")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+
+class Provider(models.Model):
+    """One upstream account in slot 1-6. Adding a provider of a known protocol is a row, not code."""
+
+    class Protocol(models.TextChoices):
+        SMSACTIVATE = "smsactivate", "SMS-Activate"
+        SANDBOX = "sandbox", "sandbox (in-process demo)"
+
+    slot = models.PositiveSmallIntegerField(
+        unique=True, validators=[MinValueValidator(1), MaxValueValidator(6)], help_text="1-6 (OTPGet's `type`)"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    protocol = models.CharField(max_length=32, choices=Protocol.choices)
+    base_url = models.CharField(
+        max_length=500, blank=True, help_text="e.g. https://api.sms-activate.ae/stubs/handler_api.php"
+    )
+    api_key = models.CharField(max_length=500, blank=True)
+    currency = models.CharField(max_length=3, default="PKR", help_text="ISO code of the provider's prices")
+    rate_to_pkr = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal("1"), help_text="PKR per unit")
+    enabled = models.BooleanField(default=True)
+    priority = models.IntegerField(default=0, help_text="higher wins between equal prices")
+    config = models.JSONField(default=dict, blank=True, help_text="protocol-specific options (timeouts, sandbox)")
+    balance = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True, editable=False)
+    balance_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slot"]
+        constraints = [models.CheckConstraint(condition=Q(slot__gte=1, slot__lte=6), name="provider_slot_1_6")]
+
+    def __str__(self) -> str:
+        return f"slot {self.slot}: {self.name or self.protocol}"
+
+    def __repr__(self) -> str:  # never the API key
+        return f"<Provider slot={self.slot} protocol={self.protocol} url={self.base_url!r}>"
+
+    def to_pkr(self, amount: Decimal) -> Decimal:
+        """Provider currency -> PKR, rounded up to the paisa (we never under-price a cost)."""
+        return (Decimal(amount) * self.rate_to_pkr).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+
+
+class Offer(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="offers")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="offers")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="offers")
+    cost = models.DecimalField(max_digits=18, decimal_places=4, help_text="in the provider's currency")
+    stock = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "country", "service"], name="offer_unique"),
+        ]
+        indexes = [models.Index(fields=["service", "country"], name="offer_service_country_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.service.code}/{self.country_id} {self.cost} x{self.stock}"
+
+
+class SandboxActivation(models.Model):
+    """State of the in-process sandbox upstream (protocol `sandbox`): what a real
+    provider would keep on its side. Lives in the database so every process sees it."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        CODE = "code"
+        WAIT_RETRY = "wait_retry"
+        CANCELLED = "cancelled"
+        FINISHED = "finished"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sandbox_activations")
+    service = models.CharField(max_length=32)
+    country = models.IntegerField()
+    phone = models.CharField(max_length=32)
+    cost = models.DecimalField(max_digits=18, decimal_places=4)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    code = models.CharField(max_length=32, blank=True)
+    text = models.TextField(blank=True)
+    sms_due_at = models.DateTimeField()
+    order_ref = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "status"], name="sandbox_provider_status_idx")]

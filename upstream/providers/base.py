@@ -1,0 +1,196 @@
+"""The interface every upstream protocol client implements.
+
+Frozen dataclasses in and out; every result keeps the raw body. Errors are
+the exceptions below, so callers never see `requests` or a protocol's tokens.
+The one distinction that matters for money: `ProviderTimeout` means the
+request may have been carried out (unknown outcome: never buy again blindly),
+`ProviderUnavailable` means it certainly was not (connection refused, DNS).
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar
+
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from upstream.models import Provider
+
+
+# --- errors ----------------------------------------------------------------------
+
+
+class ProviderError(Exception):
+    """The upstream answered with an error (or garbage). `raw` is what it said,
+    shown to customers as ERROR_PROVIDER_<slot>:<raw> when nothing better applies."""
+
+    def __init__(self, raw: str = "", message: str = ""):
+        super().__init__(message or raw)
+        self.raw = raw
+
+
+class NoNumbers(ProviderError):
+    """No number for this service/country right now (NO_NUMBERS)."""
+
+
+class MaxPriceRefused(ProviderError):
+    """The upstream's price is above the maxPrice we sent (WRONG_MAX_PRICE:<min>)."""
+
+    def __init__(self, raw: str = "", min_price: Decimal | None = None):
+        super().__init__(raw)
+        self.min_price = min_price
+
+
+class ProviderNoBalance(ProviderError):
+    """Our account at the upstream is out of money (NO_BALANCE)."""
+
+
+class ProviderBadKey(ProviderError):
+    """Our API key at the upstream is wrong (BAD_KEY)."""
+
+
+class UnknownActivation(ProviderError):
+    """The upstream does not know this activation id (NO_ACTIVATION, WRONG_ACTIVATION_ID)."""
+
+
+class CancelTooEarly(ProviderError):
+    """The upstream refuses to cancel yet (EARLY_CANCEL_DENIED)."""
+
+
+class BadResponse(ProviderError):
+    """HTML, an empty body, a redirect, an HTTP 5xx, an unparsable reply."""
+
+
+class ProviderUnavailable(ProviderError):
+    """Could not reach the upstream at all: nothing happened there."""
+
+
+class ProviderTimeout(ProviderError):
+    """The request was sent and no answer came in time: the outcome is unknown."""
+
+
+# --- values ----------------------------------------------------------------------
+
+
+class UpstreamState(enum.StrEnum):
+    WAITING = "waiting"  # STATUS_WAIT_CODE / STATUS_WAIT_RESEND
+    CODE = "code"  # STATUS_OK:<code>
+    WAIT_RETRY = "wait_retry"  # STATUS_WAIT_RETRY:<previous code> (waiting for another SMS)
+    CANCELLED = "cancelled"  # STATUS_CANCEL (SMS-Activate also says this for finished ones)
+    FINISHED = "finished"  # known finished (protocols that distinguish it)
+
+
+class SetStatus(enum.IntEnum):
+    READY = 1
+    RETRY = 3
+    FINISH = 6
+    CANCEL = 8
+
+
+@dataclass(frozen=True)
+class BuyRequest:
+    service: str  # the upstream's service code
+    country: int  # the upstream's country id
+    max_price: Decimal | None = None  # in the provider's currency; sent where the protocol accepts it
+    operator: str | None = None
+    order_ref: str = ""  # our idempotency reference (getNumberV2 orderId where supported)
+
+
+@dataclass(frozen=True)
+class Purchase:
+    upstream_id: str
+    phone: str  # digits only, international format without '+'
+    cost: Decimal | None  # in the provider's currency, when the upstream tells
+    operator: str = "any"
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    state: UpstreamState
+    code: str | None = None
+    text: str | None = None  # full SMS text where the protocol gives it
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class ActiveActivation:
+    upstream_id: str
+    phone: str
+    state: UpstreamState
+    code: str | None = None
+    text: str | None = None
+    raw: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PriceEntry:
+    country: int
+    service: str
+    cost: Decimal  # provider currency
+    count: int
+
+
+@dataclass(frozen=True)
+class CountryEntry:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    code: str
+    name: str
+
+
+# --- the interface ---------------------------------------------------------------
+
+
+class ProviderClient(ABC):
+    """One instance per provider row; cheap to build."""
+
+    protocol: ClassVar[str]
+    supports_active_list: ClassVar[bool] = False
+
+    def __init__(self, provider: Provider):
+        self.provider = provider
+
+    @abstractmethod
+    def buy(self, request: BuyRequest) -> Purchase: ...
+
+    @abstractmethod
+    def status(self, upstream_id: str) -> StatusResult: ...
+
+    @abstractmethod
+    def set_status(self, upstream_id: str, status: SetStatus) -> str:
+        """Returns the upstream's success token (ACCESS_READY, ACCESS_CANCEL, ...)."""
+
+    def active_activations(self) -> list[ActiveActivation]:
+        """Every live activation in one call (only where supports_active_list)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def prices(self, *, country: int | None = None, service: str | None = None) -> list[PriceEntry]: ...
+
+    @abstractmethod
+    def countries(self) -> list[CountryEntry]: ...
+
+    @abstractmethod
+    def services(self) -> list[ServiceEntry]: ...
+
+    @abstractmethod
+    def balance(self) -> Decimal: ...
+
+
+CLIENTS: dict[str, str] = {
+    "smsactivate": "upstream.providers.sms_activate.SmsActivateClient",
+    "sandbox": "upstream.providers.sandbox.SandboxClient",
+}
+
+
+def client_for(provider: Provider) -> ProviderClient:
+    return import_string(CLIENTS[provider.protocol])(provider)
