@@ -9,6 +9,7 @@ writer). No row lock is held across anything slow: an upstream call happens
 between two of these transactions, never inside one.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,8 +22,8 @@ from django.utils import timezone
 from accounts.errors import AccountBlocked
 from accounts.models import Customer
 from billing.errors import HoldAlreadyResolved, HoldExpired, IdempotencyConflict, InsufficientFunds
-from billing.models import Hold, LedgerAccount, Transfer
-from billing.money import ZERO, parse_amount
+from billing.models import Hold, LedgerAccount, MarkupRule, Transfer
+from billing.money import MAX_AMOUNT, ZERO, parse_amount
 
 SYSTEM_KINDS = {
     LedgerAccount.Kind.CASH,
@@ -30,6 +31,7 @@ SYSTEM_KINDS = {
     LedgerAccount.Kind.REVENUE,
     LedgerAccount.Kind.REFUNDS,
     LedgerAccount.Kind.LOSSES,
+    LedgerAccount.Kind.UPSTREAM_COST,
 }
 
 
@@ -60,6 +62,15 @@ def system_account(kind: str) -> LedgerAccount:
         raise ValueError(f"not a system account kind: {kind}")
     account, _ = LedgerAccount.objects.get_or_create(
         code=kind, defaults={"kind": kind, "name": LedgerAccount.Kind(kind).label, "allow_negative": True}
+    )
+    return account
+
+
+def provider_float_account(*, provider_id: int, name: str = "") -> LedgerAccount:
+    """The float account of one upstream provider: what we prepaid it, minus what it charged us."""
+    account, _ = LedgerAccount.objects.get_or_create(
+        code=f"provider:{provider_id}",
+        defaults={"kind": LedgerAccount.Kind.PROVIDER_FLOAT, "name": name, "allow_negative": True},
     )
     return account
 
@@ -291,6 +302,23 @@ def hold_release(*, hold: Hold, reason: str = "") -> ReleaseOutcome:
     return ReleaseOutcome(hold, already_released=not won)
 
 
+@transaction.atomic
+def hold_resize(*, hold: Hold, amount: Decimal | str, key: str) -> Hold:
+    """Replace an open hold by one of `amount` on the same wallet, atomically:
+    either the new hold is placed and the old one released, or nothing changes
+    (InsufficientFunds). Used when an upstream charged more than quoted."""
+    amount = parse_amount(amount)
+    if not hold_release(hold=hold, reason=f"resized to {amount}").already_released:
+        return wallet_hold(
+            wallet=LedgerAccount.objects.get(pk=hold.account_id),
+            amount=amount,
+            key=key,
+            expires_at=hold.expires_at,
+            memo=hold.memo,
+        ).hold
+    raise HoldAlreadyResolved(Hold.Status.RELEASED)
+
+
 def holds_release_expired(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Release every open hold past its expiry. Safe to run from several
     workers at once (rows another sweeper holds are skipped). Returns the count."""
@@ -308,3 +336,139 @@ def holds_release_expired(*, now: datetime | None = None, batch_size: int = 500)
                     released += 1
         if len(batch) < batch_size:
             return released
+
+
+# --- markup rules --------------------------------------------------------------
+
+_MARKUP_TARGETS = ("provider", "country", "service", "customer")  # least to most specific
+_SCOPE_TARGET = {
+    MarkupRule.Scope.PROVIDER: "provider",
+    MarkupRule.Scope.COUNTRY: "country",
+    MarkupRule.Scope.SERVICE: "service",
+    MarkupRule.Scope.CUSTOMER: "customer",
+}
+_DECIMAL_RE = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,2})?")
+PERCENT_MAX = Decimal("99999.99")  # the column's max_digits=7, decimal_places=2
+ROUND_TO_MAX = Decimal("999999.99")  # max_digits=8, decimal_places=2
+
+
+def _markup_number(value: object, *, name: str, minimum: Decimal, above: bool, maximum: Decimal) -> Decimal:
+    """parse_amount's strictness (no float/bool/exponent/grouping, at most two decimals), but
+    zero and negatives are judged by `minimum` (`above`: strictly greater than it)."""
+    if isinstance(value, bool | float):
+        raise ValueError(f"{name} must be a decimal string, not {type(value).__name__}")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{name} must be finite")
+        value = format(value, "f")
+    elif isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not _DECIMAL_RE.fullmatch(value.strip()):
+        raise ValueError(f"invalid {name} {value!r}: use digits with at most two decimals, e.g. 12.50")
+    number = Decimal(value.strip()).quantize(Decimal("0.01"))
+    if number < minimum or (above and number == minimum):
+        raise ValueError(f"{name} must be {'above' if above else 'at least'} {minimum}, got {number}")
+    if number > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {number}")
+    return number
+
+
+def markup_check_targets(
+    *,
+    scope: str,
+    provider_id: int | None = None,
+    country_id: int | None = None,
+    service_id: int | None = None,
+    customer_id: int | None = None,
+) -> None:
+    """A rule names its scope's target, may name less specific ones to narrow it, and never a more
+    specific one (that would make it a rule of that scope). A global rule names nothing."""
+    if scope not in MarkupRule.Scope.values:
+        raise ValueError(f"unknown scope {scope!r}: use one of {', '.join(MarkupRule.Scope.values)}")
+    given = {"provider": provider_id, "country": country_id, "service": service_id, "customer": customer_id}
+    for name, value in given.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"{name}_id must be an integer id, not {value!r}")
+    if scope == MarkupRule.Scope.GLOBAL:
+        named = [name for name, value in given.items() if value is not None]
+        if named:
+            raise ValueError(f"a global rule names no targets; {', '.join(named)} given (the scope would be narrower)")
+        return
+    target = _SCOPE_TARGET[MarkupRule.Scope(scope)]
+    if given[target] is None:
+        raise ValueError(f"a {scope} rule needs a {target}")
+    for name in _MARKUP_TARGETS[_MARKUP_TARGETS.index(target) + 1 :]:
+        if given[name] is not None:
+            raise ValueError(f"a {scope} rule cannot name a {name}: that makes it a {name} rule")
+
+
+@transaction.atomic
+def markup_set(
+    *,
+    scope: str,
+    percent: Decimal | str | int | None = None,
+    fixed: Decimal | str | int | None = None,
+    min_margin: Decimal | str | int | None = None,
+    round_to: Decimal | str | int | None = None,
+    provider_id: int | None = None,
+    country_id: int | None = None,
+    service_id: int | None = None,
+    customer_id: int | None = None,
+    note: str = "",
+) -> MarkupRule:
+    """Create or update the one rule of exactly this scope and these targets, and enable it.
+
+    Idempotent: the rule is found by (scope, provider, country, service, customer), so running
+    it twice leaves one rule. A value left as None keeps the rule's current value (the model's
+    default for a new rule); an empty note keeps the current note. Raises ValueError.
+
+    Two concurrent calls for the same combination are serialized by locking the scope's target
+    row (the global rule has a unique constraint instead), so they cannot both insert.
+    """
+    markup_check_targets(
+        scope=scope, provider_id=provider_id, country_id=country_id, service_id=service_id, customer_id=customer_id
+    )
+    values = {}
+    if percent is not None:
+        values["percent"] = _markup_number(
+            percent, name="percent", minimum=Decimal("-100"), above=True, maximum=PERCENT_MAX
+        )
+    if fixed is not None:
+        values["fixed"] = _markup_number(fixed, name="fixed", minimum=ZERO, above=False, maximum=MAX_AMOUNT)
+    if min_margin is not None:
+        values["min_margin"] = _markup_number(
+            min_margin, name="min_margin", minimum=ZERO, above=False, maximum=MAX_AMOUNT
+        )
+    if round_to is not None:
+        values["round_to"] = _markup_number(round_to, name="round_to", minimum=ZERO, above=True, maximum=ROUND_TO_MAX)
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise ValueError("note: at most 200 characters")
+    ids = {"provider": provider_id, "country": country_id, "service": service_id, "customer": customer_id}
+    for target, value in ids.items():
+        if value is None:
+            continue
+        # The related model through the FK: billing names no upstream module.
+        rows = MarkupRule._meta.get_field(target).related_model.objects.filter(pk=value)
+        if target == _SCOPE_TARGET.get(scope):
+            rows = rows.select_for_update()
+        if not list(rows.values_list("pk", flat=True)):
+            raise ValueError(f"no {target} with id {value}")
+    targets = {f"{target}_id": value for target, value in ids.items()}
+    rule = MarkupRule.objects.filter(scope=scope, **targets).order_by("-id").first()
+    if rule is None:
+        try:
+            with transaction.atomic():
+                return MarkupRule.objects.create(scope=scope, note=note, enabled=True, **targets, **values)
+        except IntegrityError:
+            # Only the global rule can collide (unique constraint): a concurrent call created it.
+            rule = MarkupRule.objects.filter(scope=scope, **targets).order_by("-id").first()
+            if rule is None:
+                raise
+    for field, value in values.items():
+        setattr(rule, field, value)
+    rule.enabled = True
+    if note:
+        rule.note = note
+    rule.save(update_fields=[*values, "enabled", "note", "updated_at"])
+    return rule

@@ -19,6 +19,8 @@ TRANSFER_SHAPES = {
         {LedgerAccount.Kind.ADJUSTMENTS, LedgerAccount.Kind.WALLET},
     ),
     Transfer.Kind.CAPTURE: ({LedgerAccount.Kind.WALLET}, None),
+    Transfer.Kind.UPSTREAM_COST: ({LedgerAccount.Kind.PROVIDER_FLOAT}, {LedgerAccount.Kind.UPSTREAM_COST}),
+    Transfer.Kind.LOSS: ({LedgerAccount.Kind.PROVIDER_FLOAT}, {LedgerAccount.Kind.LOSSES}),
 }
 
 
