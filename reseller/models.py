@@ -43,6 +43,7 @@ class Activation(models.Model):
         RETRY = "retry", "another SMS (3)"
         FINISH = "finish", "finish (6)"
         CANCEL = "cancel", "cancel (8)"
+        RECONCILE = "reconcile", "find the number of an unknown outcome"
 
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activations")
     provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="activations")
@@ -61,7 +62,7 @@ class Activation(models.Model):
     sms_text = models.TextField(blank=True)
     sms_at = models.DateTimeField(null=True, blank=True)
     previous_code = models.CharField(max_length=64, blank=True, help_text="shown as STATUS_WAIT_RETRY:<code>")
-    upstream_pending = models.CharField(max_length=8, choices=Upstream.choices, blank=True, default="")
+    upstream_pending = models.CharField(max_length=10, choices=Upstream.choices, blank=True, default="")
     upstream_attempts = models.PositiveIntegerField(default=0)
     failure = models.TextField(blank=True, help_text="raw upstream error or reason")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -5,6 +5,7 @@ in-process, a local-memory cache. Production sets DATABASE_URL (PostgreSQL),
 CELERY_BROKER_URL and REDIS_URL (Redis).
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -110,10 +111,39 @@ HOLD_DEFAULT_TTL_SECONDS = env.int("HOLD_DEFAULT_TTL_SECONDS", default=1800)
 HOLD_SWEEP_GRACE_SECONDS = env.int("HOLD_SWEEP_GRACE_SECONDS", default=300)
 HOLD_SWEEP_INTERVAL_SECONDS = env.int("HOLD_SWEEP_INTERVAL_SECONDS", default=60)
 
+# --- Activations ------------------------------------------------------------
+ACTIVATION_LIFETIME_SECONDS = env.int("ACTIVATION_LIFETIME_SECONDS", default=1200)
+CANCEL_GRACE_SECONDS = env.int("CANCEL_GRACE_SECONDS", default=120)
+UPSTREAM_POLL_SECONDS = env.int("UPSTREAM_POLL_SECONDS", default=5)
+# Markup when no MarkupRule matches (percent of the PKR cost).
+DEFAULT_MARKUP_PERCENT = Decimal(env.str("DEFAULT_MARKUP_PERCENT", default="0"))
+# How many times a setStatus is forwarded upstream before it is left to the sweeper.
+UPSTREAM_FORWARD_MAX_RETRIES = env.int("UPSTREAM_FORWARD_MAX_RETRIES", default=5)
+
 CELERY_BEAT_SCHEDULE = {
     "billing-release-expired-holds": {
         "task": "billing.release_expired_holds",
         "schedule": HOLD_SWEEP_INTERVAL_SECONDS,
+    },
+    "activations-sync-statuses": {
+        "task": "reseller.sync_statuses",
+        "schedule": UPSTREAM_POLL_SECONDS,
+    },
+    "activations-expire": {
+        "task": "reseller.expire_activations",
+        "schedule": 15,
+    },
+    "activations-forward-pending": {
+        "task": "reseller.forward_pending",
+        "schedule": 30,
+    },
+    "activations-reconcile-unknown": {
+        "task": "reseller.reconcile_unknown",
+        "schedule": 60,
+    },
+    "upstream-catalogue-sync": {
+        "task": "upstream.sync_catalogues",
+        "schedule": env.int("CATALOGUE_SYNC_SECONDS", default=900),
     },
 }
 

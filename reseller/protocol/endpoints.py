@@ -9,10 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from accounts.errors import AccountBlocked
+from billing.money import format_pkr
+from reseller.activations import errors as act
+from reseller.protocol.actions import activations, catalogue
 from reseller.protocol.actions.balance import get_balance
 from reseller.protocol.context import Call
 from reseller.protocol.errors import BadKey, ErrorTable, UnknownAction, json_status, token
-from reseller.protocol.render import Reply
+from reseller.protocol.render import Reply, Token
 
 Action = Callable[[Call], Reply]
 
@@ -35,12 +38,56 @@ TOKEN_ERRORS = {
     UnknownAction: token("BAD_ACTION"),
 }
 
+
+def _provider_error(exc: act.ProviderFailed):
+    """ERROR_PROVIDER_<slot>:<raw>, the raw reply on one line and cut to 200 characters."""
+    raw = " ".join(exc.raw.split())[:200]
+    return Token(f"ERROR_PROVIDER_{exc.slot}", (raw,))
+
+
 HANDLER_API = Endpoint(
     name="handler_api",
     actions={
         "getBalance": get_balance,
+        "getBalanceAndCashBack": get_balance,
+        "getCountries": catalogue.get_countries,
+        "getServices": catalogue.get_services,
+        "getServicesList": catalogue.get_services_list,
+        "getPrices": catalogue.get_prices,
+        "getNumbersStatus": catalogue.get_numbers_status,
+        "getTopCountriesByService": catalogue.get_top_countries_by_service,
+        "getOperators": catalogue.get_operators,
+        "getNumber": activations.get_number,
+        "getNumberV2": activations.get_number_v2,
+        "getStatus": activations.get_status,
+        "getStatusV2": activations.get_status_v2,
+        "getFullSms": activations.get_full_sms,
+        "setStatus": activations.set_status,
+        "getActiveActivations": activations.get_active_activations,
+        "getHistory": activations.get_history,
     },
-    errors=ErrorTable(entries={**TOKEN_ERRORS}, generic=token("ERROR_SQL")),
+    errors=ErrorTable(
+        entries={
+            **TOKEN_ERRORS,
+            act.BadService: token("BAD_SERVICE"),
+            act.BadCountry: token("BAD_COUNTRY"),
+            act.BadType: token("BAD_TYPE"),
+            act.BadId: token("BAD_ID"),
+            act.BadStatus: token("BAD_STATUS"),
+            act.NoActivation: token("NO_ACTIVATION"),
+            act.NoNumbersAvailable: token("NO_NUMBERS"),
+            act.NoBalance: token("NO_BALANCE"),
+            act.WrongMaxPrice: lambda exc: Token("WRONG_MAX_PRICE", (format_pkr(exc.min_price),)),
+            act.OrderAlreadyExists: token("ORDER_ALREADY_EXISTS"),
+            act.EarlyCancelDenied: token("EARLY_CANCEL_DENIED"),
+            act.NoSmsReceived: token("NO_SMS_RECEIVED"),
+            act.StatusAlreadyChanged: token("STATUS_ALREADY_CHANGED"),
+            act.PriceChanged: token("ERROR_PRICE_CHANGE"),
+            act.ProviderFailed: _provider_error,
+            act.BadDate: token("WRONG_DATE"),
+        },
+        generic=token("ERROR_SQL"),
+    ),
 )
 
 CHEAP_HANDLER = Endpoint(

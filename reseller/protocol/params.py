@@ -3,7 +3,8 @@
 Sources, lowest precedence first: a JSON object body, a form body, the query
 string (query wins). Within one source the last repeated value wins, as in
 PHP. A parameter sent as a PHP array (`action[]=x`, `action[a]=x`) or as a
-JSON array/object is "not a string" and reads as absent. An unreadable body
+JSON array/object is "not a string" and reads as absent; so does a value
+holding a NUL byte. An unreadable body
 (too large, too many fields, bad multipart) is ignored, never an error page.
 """
 
@@ -26,8 +27,15 @@ class Params:
         self._values = values
 
     def get(self, name: str) -> str | None:
+        """The parameter's text, or None when absent or not a string. A value
+        holding a NUL byte is never valid input (and PostgreSQL refuses it): absent too."""
         value = self._values.get(name)
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and "\x00" not in value else None
+
+    def is_true(self, name: str) -> bool:
+        """Booleans: `1` or `true` (any case) mean true (decisions.md #1)."""
+        value = self.get(name)
+        return value is not None and value.strip().lower() in ("1", "true")
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> "Params":

@@ -1,10 +1,12 @@
-"""First-run demo data for the embedded run: an admin and a funded demo customer.
+"""First-run demo data for the embedded run: an admin, a funded demo customer,
+a sandbox upstream in slot 1 with its catalogue synced, and a 20 % markup.
 
 Credentials are written once to var/demo-credentials.txt (the API key is never
 stored in the database, only its digest) and printed on every run.
 """
 
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -12,8 +14,11 @@ from django.db import transaction
 
 from accounts.models import Customer
 from accounts.services import customer_create, customer_rotate_key
+from billing.models import MarkupRule
 from billing.selectors import wallet_of
-from billing.services import wallet_topup
+from billing.services import markup_set, wallet_topup
+from upstream.models import Provider
+from upstream.services import catalogue_sync, provider_add
 
 DEMO_BALANCE = "1000.00"
 
@@ -30,6 +35,14 @@ class Command(BaseCommand):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(self._create())
             path.chmod(0o600)
+        if not Provider.objects.exists():
+            provider = provider_add(
+                slot=1, protocol="sandbox", url="", api_key="", name="Sandbox (demo)", config={"sms_delay_seconds": 10}
+            )
+            result = catalogue_sync(provider=provider)
+            self.stdout.write(f"sandbox provider in slot 1, catalogue synced: {result}")
+        if not MarkupRule.objects.filter(scope=MarkupRule.Scope.GLOBAL).exists():
+            markup_set(scope=MarkupRule.Scope.GLOBAL, percent=Decimal("20"), note="demo markup")
         creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
         key = creds["DEMO_API_KEY"]
         self.stdout.write(
@@ -39,8 +52,11 @@ class Command(BaseCommand):
                     "=== Demo ready ===",
                     f"admin:       {base_url}/admin/  user admin / password {creds['ADMIN_PASSWORD']}",
                     f"API key:     {key}  (customer 'demo', opening balance {DEMO_BALANCE} PKR)",
-                    "try:",
+                    "try (the sandbox delivers an SMS about 10 s after purchase):",
                     f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getBalance"',
+                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getNumber&service=tg&country=22"',
+                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getStatus&id=ID"',
+                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=setStatus&id=ID&status=6"',
                     f"(credentials kept in {path})",
                     "",
                 ]

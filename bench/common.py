@@ -1,0 +1,119 @@
+"""Shared by the benchmarks: a scratch PostgreSQL database, gunicorn served the
+production way, wrk runs and their figures."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/reseller_bench"
+
+
+def bench_env(port: int, **extra: str) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
+        "DEBUG": "0",
+        "BENCH_VIEWS": "1",
+        "SECRET_KEY": "bench",
+        "DJANGO_SETTINGS_MODULE": "reseller.settings",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        **extra,
+    }
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def fresh_database(env: dict) -> None:
+    import psycopg
+
+    db_url = env["DATABASE_URL"]
+    dbname = db_url.rsplit("/", 1)[1]
+    with psycopg.connect(db_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    manage(env, "migrate", "--noinput", "-v", "0")
+
+
+def manage(env: dict, *args: str) -> str:
+    return subprocess.run(
+        [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, text=True, capture_output=True
+    ).stdout
+
+
+def shell(env: dict, code: str) -> str:
+    return manage(env, "shell", "-c", code).strip().splitlines()[-1]
+
+
+def wait_up(url: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server did not come up at {url}")
+
+
+@contextmanager
+def gunicorn(env: dict, probe: str):
+    server = subprocess.Popen(
+        [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "reseller.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_up(probe)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int,
+    connections: int,
+    threads: int = 2,
+    script: str | None = None,
+    warmup: bool = True,
+    timeout: str = "10s",
+) -> dict:
+    base = ["wrk", f"-t{threads}", f"-c{connections}", f"--timeout={timeout}"]
+    if script:
+        base += ["-s", script]
+    if warmup:
+        subprocess.run([*base, "-d2s", url], capture_output=True, check=True)
+    out = subprocess.run([*base, f"-d{seconds}s", "--latency", url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "p50": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "non2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "none",
+    }
+
+
+def table(results: dict) -> str:
+    lines = [f"{'endpoint':<34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>9}"]
+    for name, r in results.items():
+        lines.append(f"{name:<34}{r['rps']:>10.1f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}")
+    return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""Work against upstreams, run by Celery tasks (never in a customer's request):
+status sync, forwarding the customer's setStatus, reconciling unknown outcomes.
+
+Everything is found again from the database each run, so a lost task or a
+killed worker only delays it.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from reseller.activations import money
+from reseller.activations.lifecycle import activation_apply_upstream
+from reseller.models import Activation
+from upstream.models import Provider
+from upstream.providers import client_for
+from upstream.providers.base import (
+    CancelTooEarly,
+    ProviderError,
+    SetStatus,
+    StatusResult,
+    UnknownActivation,
+    UpstreamState,
+)
+
+log = logging.getLogger(__name__)
+State = Activation.State
+Pending = Activation.Upstream
+SYNCED_STATES = (State.ACTIVE, State.WAITING_RETRY)
+FORWARD = {
+    Pending.READY: SetStatus.READY,
+    Pending.RETRY: SetStatus.RETRY,
+    Pending.FINISH: SetStatus.FINISH,
+    Pending.CANCEL: SetStatus.CANCEL,
+}
+
+
+def providers_to_sync() -> list[int]:
+    """Providers with activations whose status can still change upstream."""
+    return list(Activation.objects.filter(_sync_filter()).values_list("provider_id", flat=True).distinct().order_by())
+
+
+def _sync_filter() -> Q:
+    # Live ones, and refunded ones whose upstream cancel is not confirmed yet (a late SMS is our loss).
+    return Q(state__in=SYNCED_STATES) | Q(state__in=(State.CANCELLED, State.EXPIRED), upstream_pending=Pending.CANCEL)
+
+
+def provider_sync_statuses(*, provider_id: int, limit: int = 1000) -> int:
+    """One sync cycle for one provider: a single active-list call where the
+    protocol has one, else one status call per activation. Returns how many
+    activations were checked."""
+    provider = Provider.objects.get(pk=provider_id)
+    activations = list(
+        Activation.objects.filter(_sync_filter(), provider_id=provider_id)
+        .exclude(upstream_id="")
+        .select_related("provider", "service")
+        .order_by("synced_at", "id")[:limit]
+    )
+    if not activations:
+        return 0
+    client = client_for(provider)
+    now = timezone.now()
+    if client.supports_active_list:
+        live = {item.upstream_id: item for item in client.active_activations()}
+        for activation in activations:
+            item = live.get(activation.upstream_id)
+            if item is not None:
+                activation_apply_upstream(
+                    activation=activation,
+                    result=StatusResult(state=item.state, code=item.code, text=item.text, raw=str(item.raw)),
+                )
+            else:
+                # Not in the live list: it ended upstream; ask once to learn how.
+                _sync_one(client, activation)
+    else:
+        for activation in activations:
+            _sync_one(client, activation)
+    Activation.objects.filter(pk__in=[a.pk for a in activations]).update(synced_at=now)
+    return len(activations)
+
+
+def _sync_one(client, activation: Activation) -> None:
+    try:
+        result = client.status(activation.upstream_id)
+    except UnknownActivation:
+        result = StatusResult(state=UpstreamState.CANCELLED, raw="NO_ACTIVATION")
+    except ProviderError as exc:
+        log.info("status of activation %s failed: %r", activation.pk, exc)
+        return
+    activation_apply_upstream(activation=activation, result=result)
+
+
+# --- forwarding the customer's setStatus -------------------------------------------------
+
+
+class ForwardLater(Exception):
+    """The upstream could not take the status now; the task retries with backoff."""
+
+
+def activation_forward_upstream(*, activation_id: int) -> str:
+    """Send the activation's pending setStatus upstream, once. Idempotent: the
+    pending mark is cleared only if it is still the one that was sent."""
+    activation = Activation.objects.select_related("provider").get(pk=activation_id)
+    pending = activation.upstream_pending
+    if pending not in FORWARD or not activation.upstream_id:
+        return "nothing to forward"
+    client = client_for(activation.provider)
+    try:
+        token = client.set_status(activation.upstream_id, FORWARD[pending])
+    except UnknownActivation as exc:
+        token = f"gone upstream ({exc.raw})"
+    except (CancelTooEarly, ProviderError) as exc:
+        Activation.objects.filter(pk=activation_id).update(upstream_attempts=activation.upstream_attempts + 1)
+        raise ForwardLater(repr(exc)) from exc
+    Activation.objects.filter(pk=activation_id, upstream_pending=pending).update(upstream_pending="")
+    return token
+
+
+def activations_pending_forward(*, limit: int = 500) -> list[int]:
+    """Pending setStatus marks not cleared yet (a lost message, retries exhausted, the upstream down)."""
+    return list(
+        Activation.objects.filter(upstream_pending__in=list(FORWARD))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+# --- unknown outcomes -----------------------------------------------------------------------
+
+
+def provider_reconcile(*, provider_id: int) -> dict:
+    """Find numbers the upstream sold us that no order owns (a purchase whose
+    answer was lost) and cancel them; book a loss where a code already came
+    (the upstream bills it). Unknown orders no upstream number turned up for
+    within a lifetime are closed as 'not bought'."""
+    provider = Provider.objects.get(pk=provider_id)
+    unknown = list(
+        Activation.objects.filter(provider_id=provider_id, state=State.UNKNOWN, upstream_pending=Pending.RECONCILE)
+        .select_related("service")
+        .order_by("created_at")
+    )
+    report = {"orphans": 0, "cancelled": 0, "losses": 0, "closed": 0}
+    client = client_for(provider)
+    if client.supports_active_list and unknown:
+        owned = set(
+            Activation.objects.filter(provider_id=provider_id)
+            .exclude(upstream_id="")
+            .values_list("upstream_id", flat=True)
+        )
+        for item in client.active_activations():
+            if item.upstream_id in owned:
+                continue
+            report["orphans"] += 1
+            match = next(
+                (a for a in unknown if a.service.code == str(item.raw.get("serviceCode", a.service.code))), None
+            )
+            if match is not None:
+                unknown.remove(match)
+                Activation.objects.filter(pk=match.pk).update(upstream_id=item.upstream_id, phone=item.phone)
+            if item.state == UpstreamState.CODE:
+                amount = match.cost_pkr if match is not None else None
+                money.book_loss(
+                    provider=provider,
+                    amount=amount,
+                    key=f"orphan:{provider_id}:{item.upstream_id}:loss",
+                    memo=f"orphan upstream activation {item.upstream_id} (unknown outcome)",
+                )
+                report["losses"] += 1
+            try:
+                client.set_status(item.upstream_id, SetStatus.CANCEL)
+                report["cancelled"] += 1
+            except ProviderError as exc:
+                log.info("cancel of orphan %s at provider %s failed: %r", item.upstream_id, provider.slot, exc)
+                continue
+            if match is not None:
+                Activation.objects.filter(pk=match.pk).update(
+                    upstream_pending="", failure="timeout; number found upstream and cancelled"
+                )
+    window = timezone.now() - timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS + 300)
+    report["closed"] = Activation.objects.filter(
+        pk__in=[a.pk for a in unknown], created_at__lte=window, upstream_pending=Pending.RECONCILE
+    ).update(upstream_pending="", failure="timeout; no number found upstream")
+    return report
+
+
+def _owner_of(item, unknown: list[Activation]) -> Activation | None:
+    """The unknown order an orphan belongs to: by the orderId we sent (`act<id>`)
+    where the upstream reports it, else the oldest unknown order of its service."""
+    order_ref = str(item.raw.get("orderId") or "")
+    if order_ref:
+        return next((a for a in unknown if f"act{a.pk}" == order_ref), None)
+    service = str(item.raw.get("serviceCode") or "")
+    return next((a for a in unknown if not service or a.service.code == service), None)
+
+
+def providers_to_reconcile() -> list[int]:
+    return list(
+        Activation.objects.filter(state=State.UNKNOWN, upstream_pending=Pending.RECONCILE)
+        .values_list("provider_id", flat=True)
+        .distinct()
+        .order_by()
+    )

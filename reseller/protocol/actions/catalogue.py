@@ -1,0 +1,163 @@
+"""Read-only catalogue actions of handler_api.php, both dialects (decisions.md #9).
+
+Prices are always the customer's sell prices in PKR (markup applied), the
+cheapest enabled provider's unless `type` names one; counts are summed over
+providers.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.money import format_pkr
+from billing.pricing import PriceBook
+from reseller.activations.errors import BadCountry
+from reseller.protocol.actions import inputs
+from reseller.protocol.context import Call
+from reseller.protocol.render import Json, Token
+from upstream.models import Country, Offer, Service
+
+
+@dataclass
+class Cell:
+    """One (country, service): the cheapest sell price and the total stock."""
+
+    price: Decimal
+    count: int
+
+
+def price_table(call: Call, *, country_id=None, service_id=None, slot=None, in_stock=True) -> dict:
+    """{(country_id, service_id): Cell} from the enabled offers, one query + one for rules."""
+    offers = Offer.objects.filter(provider__enabled=True).select_related("provider")
+    if in_stock:
+        offers = offers.filter(stock__gt=0)
+    if country_id is not None:
+        offers = offers.filter(country_id=country_id)
+    if service_id is not None:
+        offers = offers.filter(service_id=service_id)
+    if slot is not None:
+        offers = offers.filter(provider__slot=slot)
+    book = PriceBook.load(customer_id=call.principal.customer_id)
+    table: dict[tuple[int, int], Cell] = {}
+    for o in offers.iterator(chunk_size=2000):
+        price = book.quote(
+            cost_pkr=o.provider.to_pkr(o.cost),
+            provider_id=o.provider_id,
+            country_id=o.country_id,
+            service_id=o.service_id,
+        ).price
+        cell = table.get((o.country_id, o.service_id))
+        if cell is None:
+            table[(o.country_id, o.service_id)] = Cell(price, max(o.stock, 0))
+        else:
+            cell.price = min(cell.price, price)
+            cell.count += max(o.stock, 0)
+    return table
+
+
+def _service_codes(ids) -> dict[int, Service]:
+    return {s.pk: s for s in Service.objects.filter(pk__in=set(ids))}
+
+
+def get_countries(call: Call) -> Json:
+    slot = inputs.provider_slot(call)
+    if slot is None:
+        return Json(
+            {
+                str(c.pk): {
+                    "id": c.pk,
+                    "rus": c.name_ru or c.name,
+                    "eng": c.name,
+                    "chn": c.name_cn or c.name,
+                    "visible": int(c.visible),
+                    "retry": int(c.retry),
+                    "rent": int(c.rent),
+                    "multiService": int(c.multi_service),
+                }
+                for c in Country.objects.order_by("pk")
+            }
+        )
+    ids = Offer.objects.filter(provider__slot=slot, provider__enabled=True).values_list("country_id", flat=True)
+    countries = Country.objects.filter(pk__in=ids).order_by("name")
+    return Json({str(slot): [{"id": str(c.pk), "name": c.name} for c in countries]})
+
+
+def get_services(call: Call) -> Json:
+    """OTPGet: `{"<numeric id>":"<Name> - <price> PKR"}` for a country (and provider)."""
+    slot = inputs.provider_slot(call)
+    country = inputs.country(call, required=True)
+    table = price_table(call, country_id=country.pk, slot=slot)
+    services = _service_codes(sid for _, sid in table)
+    rows = sorted(((services[sid], cell) for (_, sid), cell in table.items()), key=lambda r: r[0].pk)
+    return Json({str(s.pk): f"{s.name} - {format_pkr(cell.price)} PKR" for s, cell in rows})
+
+
+def get_services_list(call: Call) -> Json:
+    country = inputs.country(call)
+    services = Service.objects.order_by("code")
+    if country is not None:
+        services = services.filter(
+            pk__in=Offer.objects.filter(country=country, provider__enabled=True).values("service_id")
+        )
+    return Json({"status": "success", "services": [{"code": s.code, "name": s.name} for s in services]})
+
+
+def get_prices(call: Call) -> Json:
+    """`{"<country>":{"<service>":{"cost":12.50,"count":40,"physicalCount":40}}}`; `{}` when nothing."""
+    service = inputs.service(call, required=False)
+    country = inputs.country(call)
+    table = price_table(
+        call,
+        country_id=country.pk if country else None,
+        service_id=service.pk if service else None,
+        slot=inputs.provider_slot(call),
+    )
+    services = _service_codes(sid for _, sid in table)
+    out: dict[str, dict] = defaultdict(dict)
+    for (cid, sid), cell in sorted(table.items(), key=lambda kv: (kv[0][0], services[kv[0][1]].code)):
+        out[str(cid)][services[sid].code] = {"cost": cell.price, "count": cell.count, "physicalCount": cell.count}
+    return Json(out)
+
+
+def get_numbers_status(call: Call) -> Json:
+    """`{"wa":90,"tg":158}`: numbers available per service in a country (default 0)."""
+    country = inputs.country(call, default=0)
+    table = price_table(call, country_id=country.pk, slot=inputs.provider_slot(call))
+    services = _service_codes(sid for _, sid in table)
+    return Json(
+        {
+            services[sid].code: cell.count
+            for (_, sid), cell in sorted(table.items(), key=lambda kv: services[kv[0][1]].code)
+        }
+    )
+
+
+def get_top_countries_by_service(call: Call) -> Json:
+    """`{"0":{"country":2,"count":43575,"price":15.00,"retail_price":15.00}, ...}`, cheapest first."""
+    service = inputs.service(call)
+    table = price_table(call, service_id=service.pk, slot=inputs.provider_slot(call))
+    free_price = call.params.is_true("freePrice")
+    rows = sorted(table.items(), key=lambda kv: (kv[1].price, -kv[1].count, kv[0][0]))
+    out = {}
+    for i, ((cid, _), cell) in enumerate(rows):
+        entry = {"country": cid, "count": cell.count, "price": cell.price, "retail_price": cell.price}
+        if free_price:
+            entry["freePriceMap"] = {format_pkr(cell.price): cell.count}
+        out[str(i)] = entry
+    return Json(out)
+
+
+def get_operators(call: Call) -> Json | Token:
+    """`{"status":"success","countryOperators":{"<country>":["any"]}}`. Operators are
+    not tracked per upstream yet: every country with offers has `any`."""
+    raw = call.params.get("country")
+    ids = Offer.objects.filter(provider__enabled=True).values_list("country_id", flat=True).distinct().order_by()
+    if raw is not None and raw.strip() != "":
+        try:
+            country = inputs.country(call)
+        except BadCountry:
+            return Token("OPERATORS_NOT_FOUND")
+        if country.pk not in set(ids):
+            return Token("OPERATORS_NOT_FOUND")
+        ids = [country.pk]
+    return Json({"status": "success", "countryOperators": {str(cid): ["any"] for cid in sorted(set(ids))}})

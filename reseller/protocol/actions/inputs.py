@@ -1,0 +1,104 @@
+"""Parsing of the activation protocol's parameters into domain values or errors."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from reseller.activations.errors import BadCountry, BadId, BadService, BadStatus, BadType, NoActivation
+from reseller.protocol.context import Call
+from upstream.models import SLOTS, Country, Service
+from upstream.selectors import service_by_code_or_id
+
+_INT = re.compile(r"-?[0-9]{1,18}")
+MAX_ID = 2**63 - 1
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if _INT.fullmatch(value) else None
+
+
+def bounded_int(raw: str | None, *, default: int, low: int, high: int) -> int:
+    """An optional integer clamped to [low, high]; anything unparsable gives the default."""
+    number = _int(raw)
+    return default if number is None else min(high, max(low, number))
+
+
+def provider_slot(call: Call) -> int | None:
+    """OTPGet's `type`: absent or empty means automatic routing; otherwise 1-6."""
+    raw = call.params.get("type")
+    if raw is None or raw.strip() == "":
+        return None
+    slot = _int(raw)
+    if slot not in SLOTS:
+        raise BadType()
+    return slot
+
+
+def service(call: Call, *, required: bool = True) -> Service | None:
+    raw = call.params.get("service")
+    if raw is None or raw.strip() == "":
+        if required:
+            raise BadService()
+        return None
+    found = service_by_code_or_id(raw.strip())
+    if found is None:
+        raise BadService()
+    return found
+
+
+def country(call: Call, *, default: int | None = None, required: bool = False) -> Country | None:
+    """SMS-Activate numbering. Absent: `default` (SMS-Activate software relies on
+    country 0 being the default), or BAD_COUNTRY when required."""
+    raw = call.params.get("country")
+    if raw is None or raw.strip() == "":
+        if required:
+            raise BadCountry()
+        if default is None:
+            return None
+        raw = str(default)
+    number = _int(raw)
+    found = Country.objects.filter(pk=number).first() if number is not None and abs(number) < 2**31 else None
+    if found is None:
+        raise BadCountry()
+    return found
+
+
+def activation_id(call: Call) -> int:
+    raw = call.params.get("id")
+    if raw is None or raw.strip() == "":
+        raise BadId()
+    number = _int(raw)
+    if number is None or not 0 < number <= MAX_ID:
+        raise NoActivation()
+    return number
+
+
+def status(call: Call) -> int:
+    number = _int(call.params.get("status"))
+    if number not in (1, 3, 6, 8, -1):
+        raise BadStatus()
+    return number
+
+
+def max_price(call: Call) -> Decimal | None:
+    """`maxPrice` in PKR; an unparsable value is ignored (the regular price applies)."""
+    raw = call.params.get("maxPrice")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def operator(call: Call) -> str | None:
+    raw = call.params.get("operator")
+    return raw.strip()[:50] if raw and raw.strip() else None
+
+
+def order_id(call: Call) -> str | None:
+    raw = call.params.get("orderId")
+    return raw.strip()[:100] if raw and raw.strip() else None

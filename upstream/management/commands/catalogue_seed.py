@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from upstream.services import catalogue_seed
+
+
+class Command(BaseCommand):
+    help = "Load the reference countries and services (upstream/data/*.csv); idempotent, renames nothing."
+
+    def handle(self, *args, **options):
+        countries, services = catalogue_seed()
+        self.stdout.write(f"catalogue seeded: {countries} new countries, {services} new services")

@@ -1,0 +1,284 @@
+"""The one place that talks HTTP to upstream providers.
+
+`call(provider, params)` sends one GET to `provider.base_url` with `api_key`
+and `params` in the query string and returns the body as text. Its contract
+is the error split of `upstream.providers.base`:
+
+- `ProviderUnavailable`: the request certainly did not reach the upstream
+  (bad URL, DNS failure, connection refused, connect timeout, TLS handshake).
+- `ProviderTimeout`: the request was sent and no complete answer came back
+  (read timeout, connection reset or closed mid-answer, body too slow). The
+  upstream may have carried it out: a purchase must be reconciled, never
+  repeated.
+- `BadResponse`: an answer came back but it is not a protocol reply: a 3xx
+  (redirects are never followed), a 4xx/5xx, or a body over `MAX_BODY_BYTES`.
+
+Nothing is retried here: a retried purchase can buy twice. Timeouts are
+`CONNECT_TIMEOUT` to connect and `provider.config["timeout_seconds"]`
+(default `DEFAULT_READ_TIMEOUT`) for the answer: it bounds the silence before
+the headers and, separately, the time the whole body may take after them, so
+an upstream dripping bytes cannot hold a worker.
+
+The API key is in the query string (the protocol wants it there), so every
+URL that is logged or put in an exception message goes through `redact`, and
+urllib3's own debug log lines are redacted by a filter installed at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import quote_plus, urlencode
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from upstream.providers.base import BadResponse, ProviderError, ProviderTimeout, ProviderUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from upstream.models import Provider
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 15.0
+MAX_BODY_BYTES = 1024 * 1024
+EXCERPT_CHARS = 200
+USER_AGENT = "sms-reseller/0.1"
+_CHUNK = 64 * 1024
+_MIN_SECRET_LEN = 6  # shorter "keys" (tests) are not scrubbed as bare substrings, only as api_key=...
+
+_API_KEY_PARAM = re.compile(r"(api_key=)[^&#\s'\"]*", re.IGNORECASE)
+
+
+# --- redaction ---------------------------------------------------------------------
+
+
+def scrub(text: str, secret: str) -> str:
+    """`text` with every occurrence of `secret` (as is or URL-encoded) replaced by `***`."""
+    if secret and len(secret) >= _MIN_SECRET_LEN:
+        for form in {secret, quote_plus(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def redact(text: str, secret: str = "") -> str:
+    """`text` with every `api_key=<value>` and every occurrence of `secret` replaced by `***`."""
+    return scrub(_API_KEY_PARAM.sub(r"\1***", text), secret)
+
+
+class RedactApiKeyFilter(logging.Filter):
+    """Rewrites a record's message with `api_key=...` redacted (urllib3 logs full request URLs at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is not ours to break; drop its arguments
+            message = str(record.msg)
+        if "api_key" in message.lower():
+            record.msg, record.args = redact(message), None
+        return True
+
+
+_REDACT_FILTER = RedactApiKeyFilter()
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "urllib3.response"):
+    logging.getLogger(_name).addFilter(_REDACT_FILTER)
+
+
+# --- sessions ----------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # total=0, read=False: no retry of any kind, and a failed read is raised as itself, not as MaxRetryError.
+    adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False), pool_connections=8, pool_maxsize=8)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*"})
+    return session
+
+
+def _session() -> requests.Session:
+    """One keep-alive session per thread (a `requests.Session` is not thread-safe), recreated after a fork."""
+    pid = os.getpid()
+    if getattr(_local, "pid", None) != pid:
+        _local.session, _local.pid = _new_session(), pid
+    return _local.session
+
+
+# --- the call ----------------------------------------------------------------------
+
+
+def read_timeout_of(provider: Provider) -> float:
+    value = (provider.config or {}).get("timeout_seconds", DEFAULT_READ_TIMEOUT)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds > 0:
+        # Nothing was sent: the row is misconfigured, route around it.
+        raise ProviderUnavailable(message=f"provider slot {provider.slot}: invalid timeout_seconds {value!r}")
+    return seconds
+
+
+def call(provider: Provider, params: Mapping[str, object], *, timeout: float | None = None) -> str:
+    """GET `provider.base_url?api_key=...&<params>` and return the body (UTF-8, undecodable bytes replaced,
+    our API key scrubbed should the upstream echo it: bodies end up in `raw`, messages and logs).
+
+    `params` must not contain `api_key`; `None` values are left out. `timeout`
+    overrides the provider's read timeout for this call (e.g. a long catalogue
+    download). Raises only `ProviderUnavailable`, `ProviderTimeout`, `BadResponse`.
+    """
+    if "api_key" in params:
+        raise ValueError("call() adds the provider's api_key itself")
+    url = provider.base_url
+    query = {key: str(value) for key, value in params.items() if value is not None}
+    secret = provider.api_key
+    shown = redact(f"{url}?api_key=***&{urlencode(query)}", secret)  # what logs and messages show
+    if not url.lower().startswith(("http://", "https://")):
+        raise ProviderUnavailable(message=f"provider slot {provider.slot}: base_url is not an http(s) URL")
+    read_timeout = read_timeout_of(provider) if timeout is None else float(timeout)
+    started = time.monotonic()
+    error: ProviderError | None = None
+    try:
+        response = _session().get(
+            url,
+            params={"api_key": secret, **query},
+            timeout=(CONNECT_TIMEOUT, read_timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+    except requests.exceptions.RequestException as exc:
+        error = _translate(exc, shown=shown, secret=secret)
+    if error is not None:
+        # Raised outside the handler: the requests exception (its message has the full URL, key included)
+        # must not ride along as __context__ into a logged traceback.
+        log.warning("upstream slot %s GET failed: %s", provider.slot, error)
+        raise error
+    try:
+        text = _read(response, shown=shown, secret=secret, read_timeout=read_timeout)
+    except (BadResponse, ProviderTimeout) as failure:
+        response.close()  # a half-read connection must not go back to the pool
+        log.warning("upstream slot %s GET failed: %s", provider.slot, failure)
+        raise
+    response.raw.release_conn()  # read to the end: the connection can be reused (keep-alive)
+    log.debug(
+        "upstream slot %s GET %s -> %s, %d chars in %.0f ms",
+        provider.slot,
+        shown,
+        response.status_code,
+        len(text),
+        (time.monotonic() - started) * 1000,
+    )
+    return text
+
+
+def _translate(exc: requests.exceptions.RequestException, *, shown: str, secret: str) -> ProviderError:
+    """Map a `requests` failure before the headers arrived onto sent / not sent."""
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
+        cause = cause.reason  # "Failed to resolve ...", "Connection refused": what the reader needs
+    if not isinstance(cause, BaseException):
+        cause = exc
+    detail = redact(f"{type(cause).__name__}: {cause}", secret)
+    not_sent = (
+        requests.exceptions.ConnectTimeout,
+        requests.exceptions.SSLError,
+        requests.exceptions.ProxyError,
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.InvalidHeader,
+    )
+    if isinstance(exc, not_sent):
+        return ProviderUnavailable(message=f"{shown}: {detail}")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return ProviderTimeout(message=f"{shown}: no answer in time")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        if isinstance(reason, urllib3.exceptions.MaxRetryError) and isinstance(
+            reason.reason, (NewConnectionError, ConnectTimeoutError)
+        ):
+            # Refused, unreachable, DNS failure (NameResolutionError is a NewConnectionError): nothing was sent.
+            return ProviderUnavailable(message=f"{shown}: {detail}")
+        # Reset or closed after the request went out ("Connection aborted."): unknown outcome.
+        return ProviderTimeout(message=f"{shown}: connection lost: {detail}")
+    return ProviderTimeout(message=f"{shown}: {detail}")
+
+
+def _read(response: requests.Response, *, shown: str, secret: str, read_timeout: float) -> str:
+    status = response.status_code
+    if 300 <= status < 400:
+        location = redact(response.headers.get("Location", ""), secret)
+        raise BadResponse(raw=f"HTTP {status} redirect to {location}", message=f"{shown}: HTTP {status} (not followed)")
+    if status >= 400 or status < 200:
+        excerpt = _excerpt(response, secret=secret, read_timeout=read_timeout)
+        raise BadResponse(raw=f"HTTP {status}: {excerpt}", message=f"{shown}: HTTP {status}: {excerpt}")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BadResponse(raw=f"body of {declared} bytes", message=f"{shown}: body over {MAX_BODY_BYTES} bytes")
+    body = _read_body(response, limit=MAX_BODY_BYTES, read_timeout=read_timeout, shown=shown)
+    if body is None:
+        raise BadResponse(raw=f"body over {MAX_BODY_BYTES} bytes", message=f"{shown}: body over {MAX_BODY_BYTES} bytes")
+    return scrub(body.decode("utf-8", errors="replace"), secret)
+
+
+def _excerpt(response: requests.Response, *, secret: str, read_timeout: float) -> str:
+    try:
+        body = _read_body(response, limit=4 * EXCERPT_CHARS, read_timeout=read_timeout, shown="", truncate=True)
+    except ProviderTimeout:
+        return ""
+    text = " ".join((body or b"").decode("utf-8", errors="replace").split())
+    return redact(text[:EXCERPT_CHARS], secret)
+
+
+def _read_body(
+    response: requests.Response, *, limit: int, read_timeout: float, shown: str, truncate: bool = False
+) -> bytes | None:
+    """Read the body against a deadline of `read_timeout` from now; None if it exceeds `limit`
+    (or its first `limit` bytes when `truncate`).
+
+    `read1` returns as soon as any bytes arrive, so the deadline is checked
+    between small reads, and each socket wait is cut to what is left of it.
+    """
+    raw = response.raw
+    deadline = time.monotonic() + read_timeout
+    chunks: list[bytes] = []
+    size = 0
+    error: ProviderError | None = None  # raised after the handler, without the urllib3 exception as context
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ProviderTimeout(message=f"{shown}: body not complete after {read_timeout:g} s")
+            sock = getattr(getattr(raw, "connection", None), "sock", None)
+            if sock is not None:
+                sock.settimeout(remaining)
+            chunk = raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return b"".join(chunks)[:limit] if truncate else None
+    except urllib3.exceptions.ReadTimeoutError:
+        error = ProviderTimeout(message=f"{shown}: body not complete after {read_timeout:g} s")
+    except urllib3.exceptions.DecodeError:
+        error = BadResponse(raw="undecodable body", message=f"{shown}: undecodable content-encoding")
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        # Reset or truncated mid-body: the upstream answered, we could not read what: unknown outcome.
+        error = ProviderTimeout(message=f"{shown}: connection lost mid-body ({type(exc).__name__})")
+    if error is not None:
+        raise error
+    return b"".join(chunks)

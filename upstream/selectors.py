@@ -1,0 +1,68 @@
+"""Reads on providers and the catalogue, for the API layer, commands and admin."""
+
+from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
+
+from upstream.models import Country, Offer, Provider, Service
+
+_BIGINT_MAX = 2**63 - 1
+
+
+def _as_id(value: int | str | None) -> int | None:
+    """An id from a request parameter: digits only and within PostgreSQL's bigint, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= _BIGINT_MAX else None
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > _BIGINT_MAX:
+        return None
+    return int(text)
+
+
+def offers_for(*, service_id: int, country_id: int, provider_slot: int | None = None) -> QuerySet[Offer]:
+    """Offers with stock for (service, country) from enabled providers, cheapest in PKR first;
+    between equal PKR costs the higher provider priority, then the lower slot.
+    Each offer carries `cost_in_pkr` (cost x rate, unrounded: for ordering; charge with
+    `provider.to_pkr(cost)`)."""
+    offers = Offer.objects.filter(
+        service_id=service_id, country_id=country_id, stock__gt=0, provider__enabled=True
+    ).select_related("provider", "country", "service")
+    if provider_slot is not None:
+        offers = offers.filter(provider__slot=provider_slot)
+    return offers.annotate(
+        cost_in_pkr=ExpressionWrapper(
+            F("cost") * F("provider__rate_to_pkr"), output_field=DecimalField(max_digits=32, decimal_places=10)
+        )
+    ).order_by("cost_in_pkr", "-provider__priority", "provider__slot")
+
+
+def service_by_code_or_id(value: str) -> Service | None:
+    """`getNumber`'s `service`: an SMS-Activate short code (`tg`) or the numeric id as a string
+    (OTPGet sends the id from getServices; decisions.md #7). No code is all digits."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    service_id = _as_id(value)
+    if service_id is not None:
+        return Service.objects.filter(pk=service_id).first()
+    return Service.objects.filter(code=value).first() or Service.objects.filter(code=value.lower()).first()
+
+
+def country_get(id: int | str) -> Country | None:
+    """A country by its SMS-Activate number (int or digit string); None if unknown or malformed."""
+    country_id = _as_id(id)
+    return None if country_id is None else Country.objects.filter(pk=country_id).first()
+
+
+def provider_by_slot(slot: int | str) -> Provider | None:
+    """The enabled provider in `slot` (OTPGet's `type`), or None."""
+    slot_number = _as_id(slot)
+    return None if slot_number is None else Provider.objects.filter(slot=slot_number, enabled=True).first()
+
+
+def providers_for_sync(*, slot: int | None = None) -> list[Provider]:
+    """Every enabled provider by slot; or the one in `slot`, enabled or not (an operator may sync a
+    provider before enabling it). Empty if that slot is free."""
+    if slot is not None:
+        return list(Provider.objects.filter(slot=slot))
+    return list(Provider.objects.filter(enabled=True).order_by("slot"))

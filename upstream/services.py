@@ -1,0 +1,258 @@
+"""Writes on providers and the catalogue.
+
+Catalogue sync talks to the upstream first (every call, no transaction open),
+then writes everything in one transaction, so a sync is all or nothing and a
+slow upstream never holds a database lock.
+"""
+
+import csv
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from upstream.models import SLOTS, Country, Offer, Provider, Service
+from upstream.providers.base import CLIENTS, ProviderError, client_for
+from upstream.providers.sandbox import parse_config
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+COUNTRIES_CSV = DATA_DIR / "getsms_countries.csv"
+SERVICES_CSV = DATA_DIR / "services.csv"
+BATCH_SIZE = 5000
+COST_QUANTUM = Decimal("0.0001")  # Offer.cost has 4 decimal places
+
+
+class InvalidProvider(ValueError):
+    """provider_add was given something it cannot store (the message says what)."""
+
+
+# --- providers -------------------------------------------------------------------
+
+
+def _validate_config(protocol: str, config: Any) -> dict:
+    config = {} if config is None else config
+    if not isinstance(config, dict):
+        raise InvalidProvider("config must be a JSON object")
+    if protocol == Provider.Protocol.SANDBOX:
+        try:  # the sandbox validates its own keys
+            parse_config(config)
+        except ProviderError as exc:
+            raise InvalidProvider(str(exc)) from None
+    return config
+
+
+def provider_add(
+    *,
+    slot: int,
+    protocol: str,
+    url: str,
+    api_key: str,
+    currency: str = "PKR",
+    rate: Decimal | str = Decimal("1"),
+    name: str = "",
+    config: dict | None = None,
+) -> Provider:
+    """Store a new upstream account in a free slot (1-6). Raises InvalidProvider with a
+    message fit for an operator; the API key never appears in it."""
+    if not isinstance(slot, int) or slot not in SLOTS:
+        raise InvalidProvider(f"slot must be an integer from {SLOTS.start} to {SLOTS.stop - 1}, not {slot!r}")
+    if protocol not in CLIENTS:
+        raise InvalidProvider(f"unknown protocol {protocol!r} (known: {', '.join(sorted(CLIENTS))})")
+    url = (url or "").strip()
+    if protocol != Provider.Protocol.SANDBOX:
+        if not url:
+            raise InvalidProvider(f"a URL is required for protocol {protocol!r}")
+        if not (api_key or "").strip():
+            raise InvalidProvider(f"an API key is required for protocol {protocol!r}")
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            raise InvalidProvider(f"not an http(s) URL: {url!r}") from None
+    currency = (currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidProvider(f"currency must be a 3-letter ISO code, not {currency!r}")
+    try:
+        rate = Decimal(str(rate).strip())
+    except InvalidOperation:
+        raise InvalidProvider(f"rate must be a number (PKR per {currency}), not {rate!r}") from None
+    if not rate.is_finite() or rate <= 0:
+        raise InvalidProvider(f"rate must be positive (PKR per {currency}), not {rate}")
+    config = _validate_config(protocol, config)
+    if Provider.objects.filter(slot=slot).exists():
+        raise InvalidProvider(f"slot {slot} is already taken by {Provider.objects.get(slot=slot)}")
+    provider = Provider(
+        slot=slot,
+        protocol=protocol,
+        base_url=url,
+        api_key=(api_key or "").strip(),
+        currency=currency,
+        rate_to_pkr=rate,
+        name=name.strip(),
+        config=config,
+    )
+    try:
+        provider.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        fields = {key: value for key, value in exc.message_dict.items() if key != "api_key"}
+        raise InvalidProvider(f"invalid provider: {fields or 'API key too long'}") from None
+    try:
+        with transaction.atomic():
+            provider.save()
+    except IntegrityError:  # a concurrent provider_add won the slot
+        raise InvalidProvider(f"slot {slot} is already taken") from None
+    return provider
+
+
+# --- catalogue -------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@transaction.atomic
+def catalogue_seed() -> tuple[int, int]:
+    """Load the reference countries (SMS-Activate numbering) and services from
+    upstream/data/*.csv. Idempotent; existing rows are never renamed.
+    Returns (countries created, services created)."""
+    countries = {int(row["sms_activate_id"]): row["name"].strip() for row in _read_csv(COUNTRIES_CSV)}
+    services = {row["code"].strip(): row["name"].strip() for row in _read_csv(SERVICES_CSV)}
+    return _create_missing(countries, services)
+
+
+def _create_missing(countries: dict[int, str], services: dict[str, str]) -> tuple[int, int]:
+    """Create the Country/Service rows not present yet (in file order, so service ids are stable)."""
+    known_countries = set(Country.objects.filter(id__in=countries).values_list("id", flat=True))
+    new_countries = [Country(id=cid, name=name) for cid, name in countries.items() if cid not in known_countries]
+    Country.objects.bulk_create(new_countries, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    known_services = set(Service.objects.filter(code__in=services).values_list("code", flat=True))
+    new_services = [Service(code=code, name=name) for code, name in services.items() if code not in known_services]
+    Service.objects.bulk_create(new_services, ignore_conflicts=True, batch_size=BATCH_SIZE)
+    return len(new_countries), len(new_services)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    provider_slot: int
+    countries_created: int
+    services_created: int
+    offers_created: int
+    offers_updated: int  # cost or stock changed
+    offers_unchanged: int
+    offers_zeroed: int  # missing from the price list: stock set to 0
+    entries_skipped: int  # price entries naming a country or service we could not name
+    balance: Decimal
+    checked_at: datetime
+
+    def summary(self) -> str:
+        return (
+            f"slot {self.provider_slot}: {self.offers_created} new offers, {self.offers_updated} updated, "
+            f"{self.offers_unchanged} unchanged, {self.offers_zeroed} out of stock; "
+            f"{self.countries_created} new countries, {self.services_created} new services; "
+            f"{self.entries_skipped} price entries skipped; balance {self.balance}"
+        )
+
+
+def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None = None) -> SyncResult:
+    """Refresh one provider's offers from its upstream.
+
+    Creates the countries and services the upstream names that we do not know
+    (with the upstream's names; known rows keep theirs), upserts the Offers whose
+    cost (provider's currency) or stock changed, sets stock 0 on this provider's
+    offers missing from the price list, and records the upstream balance.
+    Provider errors propagate (base.py exceptions) and nothing is written then.
+    """
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(f"slot {provider.slot}: {message}")
+
+    client = client_for(provider)
+    say(f"fetching catalogue from {provider.name or provider.protocol}")
+    upstream_countries = client.countries()
+    upstream_services = client.services()
+    say(f"{len(upstream_countries)} countries, {len(upstream_services)} services")
+    entries = client.prices()
+    say(f"{len(entries)} price entries")
+    balance = client.balance()
+
+    with transaction.atomic():
+        countries_created, services_created = _create_missing(
+            {c.id: c.name for c in upstream_countries}, {s.code: s.name for s in upstream_services}
+        )
+        result = _upsert_offers(provider=provider, entries=entries)
+        checked_at = timezone.now()
+        balance = Decimal(balance).quantize(Decimal("0.0001"))
+        Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=checked_at)
+        provider.balance, provider.balance_checked_at = balance, checked_at
+    say(
+        f"{result['created']} offers created, {result['updated']} updated, {result['unchanged']} unchanged, "
+        f"{result['zeroed']} set out of stock"
+    )
+    return SyncResult(
+        provider_slot=provider.slot,
+        countries_created=countries_created,
+        services_created=services_created,
+        offers_created=result["created"],
+        offers_updated=result["updated"],
+        offers_unchanged=result["unchanged"],
+        offers_zeroed=result["zeroed"],
+        entries_skipped=result["skipped"],
+        balance=balance,
+        checked_at=checked_at,
+    )
+
+
+def _upsert_offers(*, provider: Provider, entries: list) -> dict[str, int]:
+    """Write only what changed: new and changed offers in batched INSERT ... ON CONFLICT DO UPDATE
+    (safe against a concurrent sync), then stock 0 on this provider's offers missing from the list.
+    `updated_at` is thus when the offer last changed."""
+    countries = set(Country.objects.values_list("id", flat=True))
+    services = dict(Service.objects.filter(code__in={e.service for e in entries}).values_list("code", "id"))
+    wanted: dict[tuple[int, int], tuple[Decimal, int]] = {}
+    skipped = 0
+    for entry in entries:
+        if entry.country not in countries or entry.service not in services:
+            skipped += 1
+            continue
+        cost = Decimal(entry.cost).quantize(COST_QUANTUM, rounding=ROUND_CEILING)  # never under-price a cost
+        wanted[(entry.country, services[entry.service])] = (cost, max(int(entry.count), 0))
+    existing = {
+        (country_id, service_id): (pk, cost, stock)
+        for pk, country_id, service_id, cost, stock in Offer.objects.filter(provider=provider).values_list(
+            "pk", "country_id", "service_id", "cost", "stock"
+        )
+    }
+    changed = [key for key, value in wanted.items() if key not in existing or existing[key][1:] != value]
+    now = timezone.now()
+    Offer.objects.bulk_create(
+        [
+            Offer(provider_id=provider.pk, country_id=c, service_id=s, cost=wanted[(c, s)][0], stock=wanted[(c, s)][1])
+            for c, s in changed
+        ],
+        update_conflicts=True,
+        unique_fields=["provider", "country", "service"],
+        update_fields=["cost", "stock", "updated_at"],
+        batch_size=BATCH_SIZE,
+    )
+    gone = [pk for key, (pk, _, stock) in existing.items() if key not in wanted and stock != 0]
+    for start in range(0, len(gone), BATCH_SIZE):
+        Offer.objects.filter(pk__in=gone[start : start + BATCH_SIZE]).update(stock=0, updated_at=now)
+    created = sum(1 for key in changed if key not in existing)
+    return {
+        "created": created,
+        "updated": len(changed) - created,
+        "unchanged": len(wanted) - len(changed),
+        "zeroed": len(gone),
+        "skipped": skipped,
+    }
