@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
+from billing.pricing import PriceBook
 from upstream.models import Country, Offer, Provider, Service
 from upstream.providers.base import ProviderError
 from upstream.providers.sandbox import parse_config
@@ -130,7 +131,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(Offer)
 class OfferAdmin(ReadOnlyAdmin):
-    list_display = ("provider", "country", "service", "cost", "cost_pkr", "stock", "updated_at")
+    list_display = ("provider", "country", "service", "cost", "cost_pkr", "sell_price", "stock", "updated_at")
     list_filter = (
         "provider",
         ("country", admin.RelatedOnlyFieldListFilter),
@@ -143,3 +144,19 @@ class OfferAdmin(ReadOnlyAdmin):
     @admin.display(description="cost (PKR)")
     def cost_pkr(self, obj):
         return obj.provider.to_pkr(obj.cost)
+
+    def changelist_view(self, request, extra_context=None):
+        self._book = PriceBook.load(customer_id=None)  # the rules, once per page
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="sell price (PKR)")
+    def sell_price(self, obj):
+        """The price for customers without customer-specific rules."""
+        book = getattr(self, "_book", None) or PriceBook.load(customer_id=None)
+        quote = book.quote(
+            cost_pkr=obj.provider.to_pkr(obj.cost),
+            provider_id=obj.provider_id,
+            country_id=obj.country_id,
+            service_id=obj.service_id,
+        )
+        return format_html('<span title="{}">{}</span>', quote.explanation, quote.price)
