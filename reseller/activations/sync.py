@@ -20,6 +20,7 @@ from upstream.providers import client_for
 from upstream.providers.base import (
     CancelTooEarly,
     ProviderError,
+    ProviderTimeout,
     SetStatus,
     StatusResult,
     UnknownActivation,
@@ -113,10 +114,28 @@ def activation_forward_upstream(*, activation_id: int) -> str:
     except UnknownActivation as exc:
         token = f"gone upstream ({exc.raw})"
     except (CancelTooEarly, ProviderError) as exc:
-        Activation.objects.filter(pk=activation_id).update(upstream_attempts=activation.upstream_attempts + 1)
-        raise ForwardLater(repr(exc)) from exc
+        # An earlier attempt may have landed (its answer lost, its worker killed): if the
+        # upstream already shows the activation ended, a cancel or finish is done.
+        if (
+            pending in (Pending.CANCEL, Pending.FINISH)
+            and not isinstance(exc, CancelTooEarly | ProviderTimeout)
+            and _ended_upstream(client, activation.upstream_id)
+        ):
+            token = f"already ended upstream ({exc.raw})"
+        else:
+            Activation.objects.filter(pk=activation_id).update(upstream_attempts=activation.upstream_attempts + 1)
+            raise ForwardLater(repr(exc)) from exc
     Activation.objects.filter(pk=activation_id, upstream_pending=pending).update(upstream_pending="")
     return token
+
+
+def _ended_upstream(client, upstream_id: str) -> bool:
+    try:
+        return client.status(upstream_id).state in (UpstreamState.CANCELLED, UpstreamState.FINISHED)
+    except UnknownActivation:
+        return True
+    except ProviderError:
+        return False
 
 
 def activations_pending_forward(*, limit: int = 500) -> list[int]:

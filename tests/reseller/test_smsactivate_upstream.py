@@ -20,8 +20,15 @@ def upstream():
     with FakeSmsActivate(api_key="upstream-key") as fake:
         fake.set_offer(22, "tg", "2.00", 10)
         fake.set_offer(22, "wa", "3.00", 0)
-        provider = provider_add(slot=1, protocol="smsactivate", url=fake.url, api_key="upstream-key",
-                                currency="RUB", rate=Decimal("3.50"), name="sms-activate")
+        provider = provider_add(
+            slot=1,
+            protocol="smsactivate",
+            url=fake.url,
+            api_key="upstream-key",
+            currency="RUB",
+            rate=Decimal("3.50"),
+            name="sms-activate",
+        )
         catalogue_sync(provider=provider)
         fake.clear_calls()
         yield fake, provider
