@@ -6,7 +6,7 @@ run:  ## embedded server with demo data (SQLite, tasks in-process)
 test:  ## whole suite on PostgreSQL and Redis
 	./scripts/test.sh
 
-bench:  ## getBalance vs a bare view under gunicorn + PostgreSQL
+bench:  ## getBalance/getStatus vs a bare view; getNumber throughput against a slow fake upstream
 	./scripts/bench.sh
 
 lint:

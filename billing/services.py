@@ -135,9 +135,7 @@ def transfer_post(
     original transfer; reusing it for anything else raises IdempotencyConflict.
     """
     amount = parse_amount(amount)
-    existing = Transfer.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return _replay_transfer(existing, source=source, destination=destination, amount=amount, kind=kind)
+    # Insert first: a replayed key fails the unique index and is answered from the original.
     try:
         with transaction.atomic():
             transfer = Transfer.objects.create(
@@ -216,10 +214,7 @@ def wallet_hold(
     amount = parse_amount(amount)
     if expires_at is None:
         expires_at = timezone.now() + timedelta(seconds=settings.HOLD_DEFAULT_TTL_SECONDS)
-    existing = Hold.objects.filter(idempotency_key=key).first()
-    if existing is not None:
-        return _replay_hold(existing, wallet=wallet, amount=amount)
-    try:
+    try:  # insert first: a replayed key fails the unique index and is answered from the original
         with transaction.atomic():
             owner = Customer.objects.filter(wallet=wallet.pk).values("is_blocked", "is_active").first()
             if owner is None or owner["is_blocked"] or not owner["is_active"]:

@@ -70,9 +70,20 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections: one per gunicorn worker thread, health-checked.
-    _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
+    DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
+    if DB_POOL_MAX_SIZE:
+        # A connection pool per process (threaded workers): a purchase gives its connection
+        # back during the upstream call, and no request pays for a new PostgreSQL backend.
+        _db["CONN_MAX_AGE"] = 0
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env.int("DB_POOL_TIMEOUT", default=30),
+        }
+    else:
+        # Persistent connections: one per gunicorn worker thread, health-checked.
+        _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+        _db["CONN_HEALTH_CHECKS"] = True
     # A request never waits long on a lock or a runaway query.
     _db.setdefault("OPTIONS", {})["options"] = (
         f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=5000)}"

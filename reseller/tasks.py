@@ -8,6 +8,7 @@ gets its task redelivered, and the periodic sweepers find anything left over.
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from reseller.activations import sync
 from reseller.activations.lifecycle import activations_expire_due
@@ -38,7 +39,7 @@ def expire_activations() -> int:
 @shared_task(
     name="reseller.forward_status",
     bind=True,
-    max_retries=5,
+    max_retries=settings.UPSTREAM_FORWARD_MAX_RETRIES,
     autoretry_for=(sync.ForwardLater,),
     retry_backoff=5,
     retry_backoff_max=120,
@@ -46,7 +47,8 @@ def expire_activations() -> int:
     **IDEMPOTENT,
 )
 def forward_status(self, activation_id: int) -> str:
-    """Send the customer's setStatus upstream; bounded retries with backoff, then the sweeper takes over."""
+    """Send the customer's setStatus upstream; UPSTREAM_FORWARD_MAX_RETRIES retries with backoff,
+    then the forward_pending sweeper takes over."""
     return sync.activation_forward_upstream(activation_id=activation_id)
 
 

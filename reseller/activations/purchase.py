@@ -149,9 +149,8 @@ def _open_order(req: PurchaseRequest, first: Candidate) -> Activation:
                 cost=first.offer.cost,
                 cost_pkr=first.quote.cost_pkr,
             )
-            hold = _place_hold(req.wallet_id, activation, first.quote.price, attempt=0)
-            activation.hold = hold
-            activation.save(update_fields=["hold"])
+            activation.hold = _place_hold(req.wallet_id, activation, first.quote.price, attempt=0)
+            Activation.objects.filter(pk=activation.pk).update(hold=activation.hold)
     except IntegrityError:
         if (
             req.order_id is not None
@@ -166,7 +165,7 @@ def _place_hold(wallet_id: int, activation: Activation, amount: Decimal, *, atte
     lifetime = settings.ACTIVATION_LIFETIME_SECONDS
     try:
         return wallet_hold(
-            wallet=LedgerAccount.objects.get(pk=wallet_id),
+            wallet=LedgerAccount(pk=wallet_id),  # only its id is used: no query
             amount=amount,
             key=_hold_key(activation, attempt),
             # The hold outlives the activation by a margin: the expiry sweeper settles it first.
@@ -218,18 +217,22 @@ def _attempt(activation: Activation, candidate: Candidate, req: PurchaseRequest)
     if cost_pkr > candidate.quote.cost_pkr:
         _reprice(activation, candidate, cost_pkr, bought.upstream_id)
     now = timezone.now()
-    with transaction.atomic():
-        Activation.objects.filter(pk=activation.pk, state=Activation.State.REQUESTING).update(
-            state=Activation.State.ACTIVE,
-            phone=bought.phone,
-            upstream_id=bought.upstream_id,
-            operator=bought.operator or activation.operator or "any",
-            cost=cost,
-            cost_pkr=cost_pkr,
-            activated_at=now,
-            expires_at=now + timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS),
-        )
-    activation.refresh_from_db()
+    recorded = {
+        "state": Activation.State.ACTIVE,
+        "phone": bought.phone,
+        "upstream_id": bought.upstream_id,
+        "operator": bought.operator or activation.operator or "any",
+        "cost": cost,
+        "cost_pkr": cost_pkr,
+        "activated_at": now,
+        "expires_at": now + timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS),
+    }
+    if not Activation.objects.filter(pk=activation.pk, state=Activation.State.REQUESTING).update(**recorded):
+        # The answer came so late that the sweeper already closed the order as unknown:
+        # the number is an orphan for reconciliation, not the customer's.
+        raise ProviderTimeout("late answer")
+    for field, value in recorded.items():
+        setattr(activation, field, value)
     return activation
 
 
