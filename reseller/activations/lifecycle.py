@@ -39,6 +39,27 @@ def _move(activation: Activation, from_states, **fields) -> bool:
     return won
 
 
+def _end_refunded(activation: Activation, *, state: str, reason: str, from_states=(State.ACTIVE,), **fields) -> bool:
+    """End an activation that got no SMS and give the customer their money back, in one transaction."""
+    with transaction.atomic():
+        won = _move(activation, from_states, state=state, ended_at=timezone.now(), **fields)
+        if won:
+            money.refund(activation, reason=reason)
+    return won
+
+
+def _finish_charged(activation: Activation) -> bool:
+    """End an activation whose SMS came (already charged); tell the upstream it is finished."""
+    return _move(
+        activation,
+        CODE_STATES,
+        state=State.FINISHED,
+        ended_at=timezone.now(),
+        upstream_pending=Pending.FINISH,
+        upstream_attempts=0,
+    )
+
+
 # --- from upstream ----------------------------------------------------------------------
 
 
@@ -80,9 +101,7 @@ def activation_apply_upstream(*, activation: Activation, result: StatusResult) -
     elif result.state in (UpstreamState.CANCELLED, UpstreamState.FINISHED):
         if activation.state == State.ACTIVE:
             # Ended upstream without an SMS: nothing is charged there, refund here.
-            with transaction.atomic():
-                if _move(activation, (State.ACTIVE,), state=State.CANCELLED, ended_at=now, synced_at=now):
-                    money.refund(activation, reason="cancelled upstream")
+            _end_refunded(activation, state=State.CANCELLED, reason="cancelled upstream", synced_at=now)
         elif activation.state in CODE_STATES:
             _move(activation, CODE_STATES, state=State.FINISHED, ended_at=now, synced_at=now)
         elif activation.upstream_pending == Pending.CANCEL:
@@ -128,41 +147,21 @@ def _set_status_once(activation: Activation, status: int) -> str | None:
     if status == 6:
         if state in (State.REQUESTING, State.ACTIVE):
             raise NoSmsReceived()
-        won = _move(
-            activation,
-            CODE_STATES,
-            state=State.FINISHED,
-            ended_at=now,
-            upstream_pending=Pending.FINISH,
-            upstream_attempts=0,
-        )
-        return "ACCESS_ACTIVATION" if won else None
+        return "ACCESS_ACTIVATION" if _finish_charged(activation) else None
     # 8 or -1: cancel
     if state in CODE_STATES:
         # The code was delivered: the activation ends charged (documented decision).
-        won = _move(
-            activation,
-            CODE_STATES,
-            state=State.FINISHED,
-            ended_at=now,
-            upstream_pending=Pending.FINISH,
-            upstream_attempts=0,
-        )
-        return "ACCESS_CANCEL" if won else None
+        return "ACCESS_CANCEL" if _finish_charged(activation) else None
     started = activation.activated_at or activation.created_at
     if state == State.REQUESTING or now - started < timedelta(seconds=settings.CANCEL_GRACE_SECONDS):
         raise EarlyCancelDenied()
-    with transaction.atomic():
-        won = _move(
-            activation,
-            (State.ACTIVE,),
-            state=State.CANCELLED,
-            ended_at=now,
-            upstream_pending=Pending.CANCEL,
-            upstream_attempts=0,
-        )
-        if won:
-            money.refund(activation, reason="cancelled by customer")
+    won = _end_refunded(
+        activation,
+        state=State.CANCELLED,
+        reason="cancelled by customer",
+        upstream_pending=Pending.CANCEL,
+        upstream_attempts=0,
+    )
     return "ACCESS_CANCEL" if won else None
 
 
@@ -173,42 +172,25 @@ def activation_expire(*, activation: Activation) -> bool:
     """End an activation past its lifetime: without SMS it is cancelled and
     refunded (`expired`); with one it is finished (already charged). A purchase
     stuck in `requesting` (its process died) becomes an unknown outcome."""
-    now = timezone.now()
     if activation.state == State.ACTIVE:
-        with transaction.atomic():
-            won = _move(
-                activation,
-                (State.ACTIVE,),
-                state=State.EXPIRED,
-                ended_at=now,
-                upstream_pending=Pending.CANCEL,
-                upstream_attempts=0,
-            )
-            if won:
-                money.refund(activation, reason="expired without SMS")
-        return won
-    if activation.state in CODE_STATES:
-        return _move(
+        return _end_refunded(
             activation,
-            CODE_STATES,
-            state=State.FINISHED,
-            ended_at=now,
-            upstream_pending=Pending.FINISH,
+            state=State.EXPIRED,
+            reason="expired without SMS",
+            upstream_pending=Pending.CANCEL,
             upstream_attempts=0,
         )
+    if activation.state in CODE_STATES:
+        return _finish_charged(activation)
     if activation.state == State.REQUESTING:
-        with transaction.atomic():
-            won = _move(
-                activation,
-                (State.REQUESTING,),
-                state=State.UNKNOWN,
-                ended_at=now,
-                failure="purchase interrupted",
-                upstream_pending=Pending.RECONCILE,
-            )
-            if won:
-                money.refund(activation, reason="purchase interrupted")
-        return won
+        return _end_refunded(
+            activation,
+            state=State.UNKNOWN,
+            reason="purchase interrupted",
+            from_states=(State.REQUESTING,),
+            failure="purchase interrupted",
+            upstream_pending=Pending.RECONCILE,
+        )
     return False
 
 

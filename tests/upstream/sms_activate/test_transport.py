@@ -9,56 +9,18 @@ from decimal import Decimal
 import pytest
 import requests
 
-from tests.fakes.sms_activate import FakeSmsActivate
-from upstream.models import Provider
-from upstream.providers import client_for, http
+from upstream.providers import http
 from upstream.providers.base import (
     BadResponse,
-    BuyRequest,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
     SetStatus,
 )
-from upstream.providers.sms_activate import SmsActivateClient
 
 pytestmark = pytest.mark.django_db
 
-KEY = "sk-SECRET-0123456789abcdef"
-TG_INDIA = BuyRequest(service="tg", country=22)
-
-
-@pytest.fixture
-def fake():
-    with FakeSmsActivate(api_key=KEY) as server:
-        server.set_offer(22, "tg", "12.50", 5)
-        yield server
-
-
-@pytest.fixture
-def make_client(fake):
-    """make(slot=1, url=fake.url, key=KEY, **config) -> SmsActivateClient for a new provider row."""
-
-    def make(slot: int = 1, *, url: str | None = None, key: str = KEY, **config) -> SmsActivateClient:
-        provider = Provider.objects.create(
-            slot=slot,
-            protocol="smsactivate",
-            base_url=url or fake.url,
-            api_key=key,
-            currency="RUB",
-            rate_to_pkr=Decimal("3.10"),
-            config=config,
-        )
-        client = client_for(provider)
-        assert isinstance(client, SmsActivateClient)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def client(make_client):
-    return make_client()
+from tests.upstream.sms_activate.conftest import KEY, TG_INDIA  # noqa: E402
 
 
 def closed_port_url() -> str:
