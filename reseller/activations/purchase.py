@@ -105,7 +105,11 @@ def activation_purchase(req: PurchaseRequest) -> Activation:
     last_error: ProviderError | None = None
     for attempt, candidate in enumerate(candidates):
         if attempt:
-            _move_to(activation, candidate, attempt)
+            try:
+                _move_to(activation, candidate, attempt)
+            except NoBalance:
+                _end(activation, Activation.State.FAILED, failure="no balance for the next provider's price")
+                raise
         try:
             return _attempt(activation, candidate, req)
         except (ProviderTimeout, BadResponse) as exc:

@@ -271,3 +271,44 @@ def test_garbage_reply_to_a_purchase_is_an_unknown_outcome(sandbox, api, buyer):
     assert provider_reconcile(provider_id=sandbox.pk)["closed"] == 1
     a.refresh_from_db()
     assert a.upstream_pending == ""
+
+
+def test_failover_to_a_pricier_provider_the_wallet_cannot_cover(sandbox, api, customer_with_key):
+    from upstream.services import catalogue_sync, provider_add
+
+    second = provider_add(
+        slot=2,
+        protocol="sandbox",
+        url="",
+        api_key="",
+        config={"sms_delay_seconds": 3600, "prices": {"22": {"tg": {"cost": "500.00", "count": 5}}}},
+    )
+    catalogue_sync(provider=second)
+    sandbox.config = {**sandbox.config, "fail": "no_numbers"}
+    sandbox.save(update_fields=["config"])
+    customer, key = customer_with_key(balance="200.00")
+    assert api(key, "getNumber", service="tg", country="22") == "NO_BALANCE"
+    a = Activation.objects.get()
+    assert a.state == "failed"
+    assert balance_of(customer) == Decimal("200.00")
+    assert not SandboxActivation.objects.exists()
+
+
+def test_failover_to_the_next_provider_on_no_numbers(sandbox, api, buyer):
+    from upstream.services import catalogue_sync, provider_add
+
+    second = provider_add(
+        slot=2,
+        protocol="sandbox",
+        url="",
+        api_key="",
+        config={"sms_delay_seconds": 3600, "prices": {"22": {"tg": {"cost": "150.00", "count": 5}}}},
+    )
+    catalogue_sync(provider=second)
+    sandbox.config = {**sandbox.config, "fail": "no_numbers"}
+    sandbox.save(update_fields=["config"])
+    customer, key = buyer
+    a = buy(api, key)
+    assert a.provider_id == second.pk and a.price == Decimal("150.00")
+    assert balance_of(customer) == Decimal("850.00")
+    assert api(key, "getNumber", service="tg", country="22", type="1") == "NO_NUMBERS"  # type=1 never falls over
