@@ -91,3 +91,28 @@ class Activation(models.Model):
 
     def __str__(self) -> str:
         return f"activation #{self.pk} {self.phone or '-'} ({self.state})"
+
+
+class PurchaseAttempt(models.Model):
+    """One try at one provider for one order: the routing history an admin sees."""
+
+    class Outcome(models.TextChoices):
+        BOUGHT = "bought", "bought"
+        NO_NUMBERS = "no_numbers", "no numbers"
+        PRICE = "price", "price refused"
+        ERROR = "error", "provider error"
+        UNAVAILABLE = "unavailable", "unreachable"
+        UNKNOWN = "unknown", "unknown outcome (timeout / unreadable)"
+        SKIPPED = "skipped", "skipped (circuit open)"
+
+    activation = models.ForeignKey(Activation, on_delete=models.CASCADE, related_name="attempts")
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="+")
+    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    raw = models.CharField(max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["provider", "created_at"], name="attempt_provider_time_idx")]

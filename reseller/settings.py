@@ -128,6 +128,9 @@ CANCEL_GRACE_SECONDS = env.int("CANCEL_GRACE_SECONDS", default=120)
 UPSTREAM_POLL_SECONDS = env.int("UPSTREAM_POLL_SECONDS", default=5)
 # Markup when no MarkupRule matches (percent of the PKR cost).
 DEFAULT_MARKUP_PERCENT = Decimal(env.str("DEFAULT_MARKUP_PERCENT", default="0"))
+# Circuit breaker: consecutive provider errors before a provider is skipped, and for how long.
+PROVIDER_CIRCUIT_FAILURES = env.int("PROVIDER_CIRCUIT_FAILURES", default=5)
+PROVIDER_CIRCUIT_COOLDOWN_SECONDS = env.int("PROVIDER_CIRCUIT_COOLDOWN_SECONDS", default=60)
 # How many times a setStatus is forwarded upstream before it is left to the sweeper.
 UPSTREAM_FORWARD_MAX_RETRIES = env.int("UPSTREAM_FORWARD_MAX_RETRIES", default=5)
 

@@ -31,6 +31,12 @@ def sync_provider_statuses(provider_id: int) -> int:
     return sync.provider_sync_statuses(provider_id=provider_id)
 
 
+@shared_task(name="reseller.check_activation", **IDEMPOTENT)
+def check_activation(activation_id: int) -> str:
+    """A webhook's hint: ask the upstream about this activation now."""
+    return sync.activation_check_now(activation_id=activation_id)
+
+
 @shared_task(name="reseller.expire_activations", **IDEMPOTENT)
 def expire_activations() -> int:
     return activations_expire_due()

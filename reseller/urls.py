@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
-from reseller import health
+from reseller import health, webhooks
 from reseller.protocol import endpoints
 from reseller.protocol.views import endpoint_view
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("stubs/cheap_handler.php", endpoint_view(endpoints.CHEAP_HANDLER), name="cheap_handler"),
     path("stubs/rental-handler.php", endpoint_view(endpoints.RENTAL_HANDLER), name="rental_handler"),
     path("stubs/email_handler.php", endpoint_view(endpoints.EMAIL_HANDLER), name="email_handler"),
+    path("upstream/webhook/<int:provider_id>/<str:secret>", webhooks.upstream_webhook, name="upstream_webhook"),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -51,6 +51,10 @@ class Provider(models.Model):
 
     class Protocol(models.TextChoices):
         SMSACTIVATE = "smsactivate", "SMS-Activate"
+        SMSACTIVATE_COMPAT = "smsactivate-compat", "SMS-Activate-compatible (providerIds, price tables)"
+        OTPBUDDY = "otpbuddy", "OTPBuddy"
+        GETSMS = "getsms", "Get-SMS API v1"
+        OTPGET = "otpget", "OTPGet-compatible reseller"
         SANDBOX = "sandbox", "sandbox (in-process demo)"
 
     slot = models.PositiveSmallIntegerField(
@@ -69,6 +73,18 @@ class Provider(models.Model):
     config = models.JSONField(default=dict, blank=True, help_text="protocol-specific options (timeouts, sandbox)")
     balance = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True, editable=False)
     balance_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    low_balance_threshold = models.DecimalField(
+        max_digits=18, decimal_places=4, null=True, blank=True, help_text="warn below this upstream balance"
+    )
+    # Health, as exponentially weighted averages over recent events (upstream/health.py):
+    # share of purchase attempts without a provider error, their latency, share of numbers that got an SMS.
+    success_rate = models.FloatField(default=1.0, editable=False)
+    latency_ms = models.FloatField(default=0.0, editable=False)
+    sms_rate = models.FloatField(default=1.0, editable=False)
+    # Circuit breaker: after repeated errors the provider is skipped until circuit_open_until.
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    circuit_open_until = models.DateTimeField(null=True, blank=True, editable=False)
+    webhook_secret = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,6 +118,48 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.service.code}/{self.country_id} {self.cost} x{self.stock}"
+
+
+class CodeMapping(models.Model):
+    """An upstream's own code for one of our services or countries (null: not mapped yet).
+    Filled by catalogue_sync where the upstream publishes names; editable in the admin."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE)
+    upstream_code = models.CharField(max_length=64)
+    upstream_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ServiceMapping(CodeMapping):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, blank=True, related_name="mappings")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "upstream_code"], name="servicemapping_upstream_unique"),
+            models.UniqueConstraint(
+                fields=["provider", "service"], condition=Q(service__isnull=False), name="servicemapping_ours_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.upstream_code} -> {self.service.code if self.service else '?'}"
+
+
+class CountryMapping(CodeMapping):
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, null=True, blank=True, related_name="mappings")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "upstream_code"], name="countrymapping_upstream_unique"),
+            models.UniqueConstraint(
+                fields=["provider", "country"], condition=Q(country__isnull=False), name="countrymapping_ours_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.upstream_code} -> {self.country_id if self.country else '?'}"
 
 
 class SandboxActivation(models.Model):

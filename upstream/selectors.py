@@ -66,3 +66,22 @@ def providers_for_sync(*, slot: int | None = None) -> list[Provider]:
     if slot is not None:
         return list(Provider.objects.filter(slot=slot))
     return list(Provider.objects.filter(enabled=True).order_by("slot"))
+
+
+def upstream_codes(*, provider_ids, service_id: int, country_id: int) -> dict[int, tuple[str | None, str | None]]:
+    """{provider_id: (upstream service code, upstream country code)} from the mapping
+    tables, None where a provider has no mapping row (its codes are ours). Two queries."""
+    from upstream.models import CountryMapping, ServiceMapping
+
+    ids = list(provider_ids)
+    services = dict(
+        ServiceMapping.objects.filter(provider_id__in=ids, service_id=service_id).values_list(
+            "provider_id", "upstream_code"
+        )
+    )
+    countries = dict(
+        CountryMapping.objects.filter(provider_id__in=ids, country_id=country_id).values_list(
+            "provider_id", "upstream_code"
+        )
+    )
+    return {pid: (services.get(pid), countries.get(pid)) for pid in ids}

@@ -7,6 +7,7 @@ slow upstream never holds a database lock.
 
 import csv
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +20,8 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from upstream.models import SLOTS, Country, Offer, Provider, Service
-from upstream.providers.base import CLIENTS, ProviderError, client_for
+from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
+from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, client_for
 from upstream.providers.sandbox import parse_config
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -121,6 +122,14 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @transaction.atomic
+def provider_webhook_secret(*, provider: Provider) -> str:
+    """The secret in the provider's webhook URL, created on first use."""
+    if not provider.webhook_secret:
+        Provider.objects.filter(pk=provider.pk, webhook_secret="").update(webhook_secret=secrets.token_urlsafe(24))
+        provider.refresh_from_db(fields=["webhook_secret"])
+    return provider.webhook_secret
+
+
 def catalogue_seed() -> tuple[int, int]:
     """Load the reference countries (SMS-Activate numbering) and services from
     upstream/data/*.csv. Idempotent; existing rows are never renamed.
@@ -187,10 +196,21 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     balance = client.balance()
 
     with transaction.atomic():
-        countries_created, services_created = _create_missing(
-            {c.id: c.name for c in upstream_countries}, {s.code: s.name for s in upstream_services}
+        if client.native_codes:
+            countries_created, services_created = _create_missing(
+                {c.id: c.name for c in upstream_countries}, {s.code: s.name for s in upstream_services}
+            )
+        else:
+            countries_created = services_created = 0
+        entries, unmapped = _translate(
+            provider,
+            native=client.native_codes,
+            countries=upstream_countries,
+            services=upstream_services,
+            entries=entries,
         )
         result = _upsert_offers(provider=provider, entries=entries)
+        result["skipped"] += unmapped
         checked_at = timezone.now()
         balance = Decimal(balance).quantize(Decimal("0.0001"))
         Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=checked_at)
@@ -210,6 +230,71 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         entries_skipped=result["skipped"],
         balance=balance,
         checked_at=checked_at,
+    )
+
+
+def _translate(
+    provider: Provider, *, native: bool, countries: list, services: list, entries: list
+) -> tuple[list[PriceEntry], int]:
+    """Price entries in the upstream's codes -> in ours, through the mapping tables.
+
+    Native-code upstreams keep their codes unless an admin mapped one. For the others
+    every upstream service and country gets a mapping row (the admin's to-do list,
+    editable), matched to ours by name where the names agree; entries whose code is
+    not mapped yet are left out; their number is returned beside the translated entries.
+    """
+    if not native:
+        _ensure_mappings(
+            ServiceMapping,
+            provider,
+            {s.code: s.name for s in services},
+            {name.lower(): pk for pk, name in Service.objects.values_list("pk", "name")},
+            "service",
+        )
+        _ensure_mappings(
+            CountryMapping,
+            provider,
+            {str(c.id): c.name for c in countries},
+            {name.lower(): pk for pk, name in Country.objects.values_list("pk", "name")},
+            "country",
+        )
+    service_map = dict(
+        ServiceMapping.objects.filter(provider=provider, service__isnull=False).values_list(
+            "upstream_code", "service__code"
+        )
+    )
+    country_map = {
+        code: country_id
+        for code, country_id in CountryMapping.objects.filter(provider=provider, country__isnull=False).values_list(
+            "upstream_code", "country_id"
+        )
+    }
+    translated = []
+    for entry in entries:
+        service = service_map.get(entry.service, entry.service if native else None)
+        country = country_map.get(str(entry.country), entry.country if native else None)
+        if service is not None and country is not None:
+            translated.append(PriceEntry(country=country, service=service, cost=entry.cost, count=entry.count))
+    return translated, len(entries) - len(translated)
+
+
+def _ensure_mappings(
+    model, provider: Provider, upstream: dict[str, str], ours_by_name: dict[str, int], field: str
+) -> None:
+    known = set(model.objects.filter(provider=provider).values_list("upstream_code", flat=True))
+    model.objects.bulk_create(
+        [
+            model(
+                provider=provider,
+                upstream_code=code,
+                upstream_name=name[:200],
+                **{f"{field}_id": ours_by_name.get(name.strip().lower())},
+            )
+            for code, name in upstream.items()
+            if code not in known
+        ],
+        ignore_conflicts=True,
+        batch_size=BATCH_SIZE,
     )
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from reseller.activations import money
 from reseller.activations.errors import EarlyCancelDenied, NoSmsReceived, StatusAlreadyChanged
 from reseller.models import Activation
+from upstream.health import provider_record_sms
 from upstream.providers.base import StatusResult, UpstreamState
 
 State = Activation.State
@@ -45,6 +46,8 @@ def _end_refunded(activation: Activation, *, state: str, reason: str, from_state
         won = _move(activation, from_states, state=state, ended_at=timezone.now(), **fields)
         if won:
             money.refund(activation, reason=reason)
+            if State.ACTIVE in from_states:  # a number that never got its SMS
+                provider_record_sms(provider_id=activation.provider_id, received=False)
     return won
 
 

@@ -12,6 +12,7 @@ released and the reconciliation task looks for the number upstream.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -34,7 +35,8 @@ from reseller.activations.errors import (
     ProviderFailed,
     WrongMaxPrice,
 )
-from reseller.models import Activation
+from reseller.models import Activation, PurchaseAttempt
+from upstream.health import circuit_open, provider_record_attempt
 from upstream.models import Country, Offer, Service
 from upstream.providers import client_for
 from upstream.providers.base import (
@@ -44,9 +46,11 @@ from upstream.providers.base import (
     NoNumbers,
     ProviderError,
     ProviderTimeout,
+    ProviderUnavailable,
+    Purchase,
     SetStatus,
 )
-from upstream.selectors import offers_for, provider_by_slot
+from upstream.selectors import offers_for, provider_by_slot, upstream_codes
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,8 @@ log = logging.getLogger(__name__)
 class Candidate:
     offer: Offer
     quote: Quote
+    service_code: str  # the provider's own code for the service (mapping table, else ours)
+    country_code: int  # the provider's own country id (mapping table, else SMS-Activate numbering)
 
 
 @dataclass(frozen=True)
@@ -70,24 +76,33 @@ class PurchaseRequest:
 
 
 def candidates_for(req: PurchaseRequest) -> list[Candidate]:
-    """Offers the customer may buy, cheapest sell price first."""
+    """Offers the customer may buy: cheapest sell price first, then the provider's recent
+    success rate, priority and slot. Providers whose circuit is open are skipped."""
     if req.provider_slot is not None and provider_by_slot(req.provider_slot) is None:
         raise BadType()
-    offers = offers_for(service_id=req.service.pk, country_id=req.country.pk, provider_slot=req.provider_slot)
+    offers = list(offers_for(service_id=req.service.pk, country_id=req.country.pk, provider_slot=req.provider_slot))
+    now = timezone.now()
+    healthy = [o for o in offers if not circuit_open(o.provider, now)]
+    if req.provider_slot is not None and offers and not healthy:
+        raise ProviderFailed(req.provider_slot, "UNAVAILABLE")  # that provider keeps failing: not hammered
+    codes = upstream_codes(provider_ids={o.provider_id for o in healthy}, service_id=req.service.pk,
+                           country_id=req.country.pk)
     book = PriceBook.load(customer_id=req.customer_id)
-    found = [
-        Candidate(
-            offer=o,
-            quote=book.quote(
-                cost_pkr=o.provider.to_pkr(o.cost),
-                provider_id=o.provider_id,
-                country_id=o.country_id,
-                service_id=o.service_id,
-            ),
+    found = []
+    for o in healthy:
+        service_code, country_code = codes[o.provider_id]
+        found.append(
+            Candidate(
+                offer=o,
+                quote=book.quote(cost_pkr=o.provider.to_pkr(o.cost), provider_id=o.provider_id,
+                                 country_id=o.country_id, service_id=o.service_id),
+                service_code=service_code or req.service.code,
+                country_code=int(country_code) if country_code and country_code.lstrip("-").isdigit()
+                else req.country.pk,
+            )
         )
-        for o in offers
-    ]
-    found.sort(key=lambda c: (c.quote.price, -c.offer.provider.priority, c.offer.provider.slot))
+    found.sort(key=lambda c: (c.quote.price, -c.offer.provider.success_rate, -c.offer.provider.priority,
+                              c.offer.provider.slot))
     return found
 
 
@@ -202,20 +217,53 @@ def _release_connection() -> None:
         connection.close()
 
 
+OUTCOMES = (
+    (NoNumbers, PurchaseAttempt.Outcome.NO_NUMBERS, True),
+    (MaxPriceRefused, PurchaseAttempt.Outcome.PRICE, True),
+    (ProviderUnavailable, PurchaseAttempt.Outcome.UNAVAILABLE, False),
+    (ProviderTimeout, PurchaseAttempt.Outcome.UNKNOWN, False),
+    (BadResponse, PurchaseAttempt.Outcome.UNKNOWN, False),
+    (ProviderError, PurchaseAttempt.Outcome.ERROR, False),
+)
+
+
+def _record(activation: Activation, candidate: Candidate, started: float, error: ProviderError | None) -> None:
+    """The attempt for the admin's history, and the provider's health (circuit breaker)."""
+    duration = int((time.monotonic() - started) * 1000)
+    outcome, healthy, raw = PurchaseAttempt.Outcome.BOUGHT, True, ""
+    if error is not None:
+        outcome, healthy = next((o, h) for cls, o, h in OUTCOMES if isinstance(error, cls))
+        raw = (error.raw or type(error).__name__)[:300]
+    PurchaseAttempt.objects.create(activation=activation, provider=candidate.offer.provider,
+                                   price=candidate.quote.price, outcome=outcome, raw=raw, duration_ms=duration)
+    provider_record_attempt(provider_id=candidate.offer.provider_id, ok=healthy, duration_ms=duration)
+
+
+def _buy(activation: Activation, candidate: Candidate, req: PurchaseRequest) -> Purchase:
+    client = client_for(candidate.offer.provider)
+    _release_connection()
+    started = time.monotonic()
+    try:
+        bought = client.buy(  # no transaction is open here
+            BuyRequest(
+                service=candidate.service_code,
+                country=candidate.country_code,
+                max_price=candidate.offer.cost,
+                operator=req.operator,
+                order_ref=f"act{activation.pk}",
+            )
+        )
+    except ProviderError as exc:
+        _record(activation, candidate, started, exc)
+        raise
+    _record(activation, candidate, started, None)
+    return bought
+
+
 def _attempt(activation: Activation, candidate: Candidate, req: PurchaseRequest) -> Activation:
     provider = candidate.offer.provider
     quoted_cost = candidate.offer.cost
-    client = client_for(provider)
-    _release_connection()
-    bought = client.buy(  # no transaction is open here
-        BuyRequest(
-            service=req.service.code,
-            country=req.country.pk,
-            max_price=quoted_cost,
-            operator=req.operator,
-            order_ref=f"act{activation.pk}",
-        )
-    )
+    bought = _buy(activation, candidate, req)
     cost = bought.cost if bought.cost is not None else quoted_cost
     cost_pkr = provider.to_pkr(cost)
     if cost_pkr > candidate.quote.cost_pkr:

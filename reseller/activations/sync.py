@@ -83,6 +83,15 @@ def provider_sync_statuses(*, provider_id: int, limit: int = 1000) -> int:
     return len(activations)
 
 
+def activation_check_now(*, activation_id: int) -> str:
+    """Ask the upstream about one activation now (a webhook's hint) and apply the answer."""
+    activation = Activation.objects.select_related("provider", "service").get(pk=activation_id)
+    if not activation.upstream_id:
+        return "no upstream id"
+    _sync_one(client_for(activation.provider), activation)
+    return activation.state
+
+
 def _sync_one(client, activation: Activation) -> None:
     try:
         result = client.status(activation.upstream_id)

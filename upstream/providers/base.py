@@ -155,6 +155,10 @@ class ProviderClient(ABC):
 
     protocol: ClassVar[str]
     supports_active_list: ClassVar[bool] = False
+    # True: the upstream names services by SMS-Activate codes and countries by SMS-Activate
+    # numbers (translating its own slugs itself), so ours are used unless a mapping row says
+    # otherwise. False: it has codes of its own, mapped through the admin-editable tables.
+    native_codes: ClassVar[bool] = True
 
     def __init__(self, provider: Provider):
         self.provider = provider
@@ -188,6 +192,10 @@ class ProviderClient(ABC):
 
 CLIENTS: dict[str, str] = {
     "smsactivate": "upstream.providers.sms_activate.SmsActivateClient",
+    "smsactivate-compat": "upstream.providers.sms_activate_compat.SmsActivateCompatClient",
+    "otpbuddy": "upstream.providers.otpbuddy.OtpBuddyClient",
+    "getsms": "upstream.providers.getsms.GetSmsClient",
+    "otpget": "upstream.providers.otpget.OtpGetClient",
     "sandbox": "upstream.providers.sandbox.SandboxClient",
 }
 
