@@ -3,7 +3,20 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
-from reseller.models import Activation
+from reseller.models import Activation, PurchaseAttempt
+
+
+class PurchaseAttemptInline(admin.TabularInline):
+    """Every provider tried for this order, in order: the routing history."""
+
+    model = PurchaseAttempt
+    fields = ("created_at", "provider", "price", "outcome", "raw", "duration_ms")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Activation)
@@ -30,6 +43,7 @@ class ActivationAdmin(ReadOnlyAdmin):
     list_select_related = ("customer", "provider", "service", "country")
     date_hierarchy = "created_at"
     raw_id_fields = ("customer",)
+    inlines = (PurchaseAttemptInline,)
 
     @admin.display(description="hold")
     def hold_link(self, obj):

@@ -5,10 +5,11 @@ from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
 from billing.pricing import PriceBook
-from upstream.models import Country, Offer, Provider, Service
+from upstream.health import circuit_state, low_balance
+from upstream.models import Country, CountryMapping, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import ProviderError
 from upstream.providers.sandbox import parse_config
-from upstream.services import catalogue_sync
+from upstream.services import catalogue_sync, provider_webhook_secret
 
 
 class ProviderForm(forms.ModelForm):
@@ -34,6 +35,7 @@ class ProviderForm(forms.ModelForm):
             "rate_to_pkr",
             "enabled",
             "priority",
+            "low_balance_threshold",
             "config",
         )
 
@@ -80,15 +82,62 @@ class ProviderAdmin(admin.ModelAdmin):
         "priority",
         "currency",
         "rate_to_pkr",
-        "balance",
+        "balance_display",
         "balance_checked_at",
+        "health",
+        "circuit",
         "offers_link",
     )
     list_display_links = ("slot", "name")
     list_filter = ("protocol", "enabled")
     search_fields = ("name", "base_url")
-    readonly_fields = ("balance", "balance_checked_at", "created_at")
-    actions = ("sync_catalogue",)
+    readonly_fields = ("balance", "balance_checked_at", "health", "circuit", "webhook_url", "created_at")
+    actions = ("sync_catalogue", "close_circuit")
+
+    @admin.display(description="balance")
+    def balance_display(self, obj):
+        if obj.balance is None:
+            return "-"
+        if low_balance(obj):
+            return format_html(
+                '<strong style="color:#ba2121">{} {} (low: below {})</strong>',
+                obj.balance,
+                obj.currency,
+                obj.low_balance_threshold,
+            )
+        return f"{obj.balance} {obj.currency}"
+
+    @admin.display(description="health (recent)")
+    def health(self, obj):
+        return f"success {obj.success_rate:.0%} · latency {obj.latency_ms:.0f} ms · SMS {obj.sms_rate:.0%}"
+
+    @admin.display(description="circuit")
+    def circuit(self, obj):
+        state = circuit_state(obj)
+        if state == "open":
+            return format_html(
+                '<strong style="color:#ba2121">open until {}</strong> ({} errors in a row)',
+                obj.circuit_open_until.strftime("%H:%M:%S"),
+                obj.consecutive_failures,
+            )
+        return f"{state} ({obj.consecutive_failures} errors in a row)" if obj.consecutive_failures else state
+
+    @admin.display(description="webhook URL (give it to the upstream)")
+    def webhook_url(self, obj):
+        if not obj.pk:
+            return "-"
+        secret = provider_webhook_secret(provider=obj)
+        path = reverse("upstream_webhook", kwargs={"provider_id": obj.pk, "secret": secret})
+        return format_html("<code>{}</code>", self.request_root + path if hasattr(self, "request_root") else path)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self.request_root = request.build_absolute_uri("/").rstrip("/")
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Close the circuit (retry the provider now)", permissions=["change"])
+    def close_circuit(self, request, queryset):
+        n = queryset.update(circuit_open_until=None, consecutive_failures=0)
+        self.message_user(request, f"closed the circuit of {n} provider(s)")
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
@@ -160,3 +209,48 @@ class OfferAdmin(ReadOnlyAdmin):
             service_id=obj.service_id,
         )
         return format_html('<span title="{}">{}</span>', quote.explanation, quote.price)
+
+
+class MappedFilter(admin.SimpleListFilter):
+    title = "mapped"
+    parameter_name = "mapped"
+    target = ""
+
+    def lookups(self, request, model_admin):
+        return (("no", "not mapped yet"), ("yes", "mapped"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(**{f"{self.target}__isnull": self.value() == "no"})
+        return queryset
+
+
+class ServiceMappedFilter(MappedFilter):
+    target = "service"
+
+
+class CountryMappedFilter(MappedFilter):
+    target = "country"
+
+
+@admin.register(ServiceMapping)
+class ServiceMappingAdmin(admin.ModelAdmin):
+    """An upstream's own service codes and ours. catalogue_sync adds every code an upstream
+    with codes of its own publishes (matched by name where it can); map the rest here."""
+
+    list_display = ("provider", "upstream_code", "upstream_name", "service")
+    list_editable = ("service",)
+    list_filter = ("provider", ServiceMappedFilter)
+    search_fields = ("upstream_code", "upstream_name", "service__code", "service__name")
+    list_select_related = ("provider", "service")
+    autocomplete_fields = ("service",)
+
+
+@admin.register(CountryMapping)
+class CountryMappingAdmin(admin.ModelAdmin):
+    list_display = ("provider", "upstream_code", "upstream_name", "country")
+    list_editable = ("country",)
+    list_filter = ("provider", CountryMappedFilter)
+    search_fields = ("upstream_code", "upstream_name", "country__name")
+    list_select_related = ("provider", "country")
+    autocomplete_fields = ("country",)

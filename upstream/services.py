@@ -160,7 +160,7 @@ class SyncResult:
     offers_unchanged: int
     offers_zeroed: int  # missing from the price list: stock set to 0
     entries_skipped: int  # price entries naming a country or service we could not name
-    balance: Decimal
+    balance: Decimal | None
     checked_at: datetime
 
     def summary(self) -> str:
@@ -193,7 +193,13 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     say(f"{len(upstream_countries)} countries, {len(upstream_services)} services")
     entries = client.prices()
     say(f"{len(entries)} price entries")
-    balance = client.balance()
+    try:
+        balance = client.balance()
+    except ProviderError as exc:
+        if exc.raw not in ("UNSUPPORTED", "BAD_ACTION"):
+            raise
+        say(f"this upstream has no balance call ({exc.raw}); keeping the last known balance")
+        balance = None
 
     with transaction.atomic():
         if client.native_codes:
@@ -212,9 +218,12 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         result = _upsert_offers(provider=provider, entries=entries)
         result["skipped"] += unmapped
         checked_at = timezone.now()
-        balance = Decimal(balance).quantize(Decimal("0.0001"))
-        Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=checked_at)
-        provider.balance, provider.balance_checked_at = balance, checked_at
+        if balance is not None:
+            balance = Decimal(balance).quantize(Decimal("0.0001"))
+            Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=checked_at)
+            provider.balance, provider.balance_checked_at = balance, checked_at
+        else:
+            balance = provider.balance
     say(
         f"{result['created']} offers created, {result['updated']} updated, {result['unchanged']} unchanged, "
         f"{result['zeroed']} set out of stock"

@@ -28,6 +28,7 @@ from upstream.providers.base import (
 )
 
 log = logging.getLogger(__name__)
+UNSUPPORTED = "UNSUPPORTED"  # a client's raw for a command its protocol does not have
 State = Activation.State
 Pending = Activation.Upstream
 SYNCED_STATES = (State.ACTIVE, State.WAITING_RETRY)
@@ -122,20 +123,28 @@ def activation_forward_upstream(*, activation_id: int) -> str:
         token = client.set_status(activation.upstream_id, FORWARD[pending])
     except UnknownActivation as exc:
         token = f"gone upstream ({exc.raw})"
-    except (CancelTooEarly, ProviderError) as exc:
-        # An earlier attempt may have landed (its answer lost, its worker killed): if the
-        # upstream already shows the activation ended, a cancel or finish is done.
-        if (
-            pending in (Pending.CANCEL, Pending.FINISH)
-            and not isinstance(exc, CancelTooEarly | ProviderTimeout)
-            and _ended_upstream(client, activation.upstream_id)
-        ):
-            token = f"already ended upstream ({exc.raw})"
-        else:
-            Activation.objects.filter(pk=activation_id).update(upstream_attempts=activation.upstream_attempts + 1)
-            raise ForwardLater(repr(exc)) from exc
+    except ProviderError as exc:
+        if exc.raw != UNSUPPORTED:
+            return _forward_failed(activation, pending, client, exc)
+        token = "not supported by this upstream's protocol"  # e.g. OTPBuddy has no "another SMS"
     Activation.objects.filter(pk=activation_id, upstream_pending=pending).update(upstream_pending="")
     return token
+
+
+def _forward_failed(activation: Activation, pending: str, client, exc: ProviderError) -> str:
+    """A refused forward. An earlier attempt may have landed (its answer lost, its worker
+    killed): if the upstream already shows the activation ended, a cancel or finish is
+    done; anything else is retried (ForwardLater)."""
+    landed = (
+        pending in (Pending.CANCEL, Pending.FINISH)
+        and not isinstance(exc, CancelTooEarly | ProviderTimeout)
+        and _ended_upstream(client, activation.upstream_id)
+    )
+    if not landed:
+        Activation.objects.filter(pk=activation.pk).update(upstream_attempts=activation.upstream_attempts + 1)
+        raise ForwardLater(repr(exc)) from exc
+    Activation.objects.filter(pk=activation.pk, upstream_pending=pending).update(upstream_pending="")
+    return f"already ended upstream ({exc.raw})"
 
 
 def _ended_upstream(client, upstream_id: str) -> bool:
@@ -208,9 +217,25 @@ def provider_reconcile(*, provider_id: int) -> dict:
                     upstream_pending="", failure="timeout; number found upstream and cancelled"
                 )
     window = timezone.now() - timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS + 300)
-    report["closed"] = Activation.objects.filter(
-        pk__in=[a.pk for a in unknown], created_at__lte=window, upstream_pending=Pending.RECONCILE
-    ).update(upstream_pending="", failure="timeout; no number found upstream")
+    for activation in unknown:
+        if activation.created_at > window:
+            continue
+        if client.supports_active_list:
+            note = "unknown outcome; no number found upstream"
+        else:
+            # We cannot see whether the upstream sold the number: the customer was refunded,
+            # so the possible charge is booked as our loss (shared decision #15).
+            money.book_loss(
+                provider=provider,
+                amount=activation.cost_pkr,
+                key=f"activation:{activation.pk}:loss",
+                memo=f"activation #{activation.pk}: unknown outcome, cannot be reconciled",
+            )
+            report["losses"] += 1
+            note = "unknown outcome; cannot be reconciled with this protocol: cost booked as a loss"
+        report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
+            upstream_pending="", failure=note
+        )
     return report
 
 
