@@ -57,7 +57,7 @@ USER_AGENT = "sms-reseller/0.1"
 _CHUNK = 64 * 1024
 _MIN_SECRET_LEN = 6  # shorter "keys" (tests) are not scrubbed as bare substrings, only as api_key=...
 
-_API_KEY_PARAM = re.compile(r"(api_key=)[^&#\s'\"]*", re.IGNORECASE)
+_API_KEY_PARAM = re.compile(r"((?:api_key|userkey)=)[^&#\s'\"]*", re.IGNORECASE)
 
 
 # --- redaction ---------------------------------------------------------------------
@@ -84,7 +84,7 @@ class RedactApiKeyFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed record is not ours to break; drop its arguments
             message = str(record.msg)
-        if "api_key" in message.lower():
+        if "api_key" in message.lower() or "userkey" in message.lower():
             record.msg, record.args = redact(message), None
         return True
 
@@ -132,29 +132,43 @@ def read_timeout_of(provider: Provider) -> float:
     return seconds
 
 
-def call(provider: Provider, params: Mapping[str, object], *, timeout: float | None = None) -> str:
-    """GET `provider.base_url?api_key=...&<params>` and return the body (UTF-8, undecodable bytes replaced,
-    our API key scrubbed should the upstream echo it: bodies end up in `raw`, messages and logs).
+def call(
+    provider: Provider,
+    params: Mapping[str, object],
+    *,
+    timeout: float | None = None,
+    key_param: str = "api_key",
+    method: str = "GET",
+) -> str:
+    """Send one request to `provider.base_url` with our key as `key_param` and `params`, and
+    return the body (UTF-8, undecodable bytes replaced, our key scrubbed should the upstream
+    echo it: bodies end up in `raw`, messages and logs).
 
-    `params` must not contain `api_key`; `None` values are left out. `timeout`
-    overrides the provider's read timeout for this call (e.g. a long catalogue
-    download). Raises only `ProviderUnavailable`, `ProviderTimeout`, `BadResponse`.
+    GET puts everything in the query string; POST sends a form body (Get-SMS v1). `params`
+    must not contain `key_param`; `None` values are left out. `timeout` overrides the
+    provider's read timeout for this call. Raises only `ProviderUnavailable`,
+    `ProviderTimeout`, `BadResponse`.
     """
-    if "api_key" in params:
-        raise ValueError("call() adds the provider's api_key itself")
+    if key_param in params:
+        raise ValueError(f"call() adds the provider's {key_param} itself")
+    if method not in ("GET", "POST"):
+        raise ValueError(f"unsupported method {method}")
     url = provider.base_url
-    query = {key: str(value) for key, value in params.items() if value is not None}
+    fields = {key: str(value) for key, value in params.items() if value is not None}
     secret = provider.api_key
-    shown = redact(f"{url}?api_key=***&{urlencode(query)}", secret)  # what logs and messages show
+    shown = redact(f"{method} {url}?{key_param}=***&{urlencode(fields)}", secret)  # what logs and messages show
     if not url.lower().startswith(("http://", "https://")):
         raise ProviderUnavailable(message=f"provider slot {provider.slot}: base_url is not an http(s) URL")
     read_timeout = read_timeout_of(provider) if timeout is None else float(timeout)
     started = time.monotonic()
     error: ProviderError | None = None
+    payload = {key_param: secret, **fields}
     try:
-        response = _session().get(
+        response = _session().request(
+            method,
             url,
-            params={"api_key": secret, **query},
+            params=payload if method == "GET" else None,
+            data=payload if method == "POST" else None,
             timeout=(CONNECT_TIMEOUT, read_timeout),
             allow_redirects=False,
             stream=True,
@@ -164,17 +178,17 @@ def call(provider: Provider, params: Mapping[str, object], *, timeout: float | N
     if error is not None:
         # Raised outside the handler: the requests exception (its message has the full URL, key included)
         # must not ride along as __context__ into a logged traceback.
-        log.warning("upstream slot %s GET failed: %s", provider.slot, error)
+        log.warning("upstream slot %s %s failed: %s", provider.slot, method, error)
         raise error
     try:
         text = _read(response, shown=shown, secret=secret, read_timeout=read_timeout)
     except (BadResponse, ProviderTimeout) as failure:
         response.close()  # a half-read connection must not go back to the pool
-        log.warning("upstream slot %s GET failed: %s", provider.slot, failure)
+        log.warning("upstream slot %s %s failed: %s", provider.slot, method, failure)
         raise
     response.raw.release_conn()  # read to the end: the connection can be reused (keep-alive)
     log.debug(
-        "upstream slot %s GET %s -> %s, %d chars in %.0f ms",
+        "upstream slot %s %s -> %s, %d chars in %.0f ms",
         provider.slot,
         shown,
         response.status_code,
