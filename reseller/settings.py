@@ -155,6 +155,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reseller.reconcile_unknown",
         "schedule": 60,
     },
+    "upstream-balance-sync": {
+        "task": "upstream.sync_balances",
+        "schedule": env.int("BALANCE_SYNC_SECONDS", default=300),
+    },
     "upstream-catalogue-sync": {
         "task": "upstream.sync_catalogues",
         "schedule": env.int("CATALOGUE_SYNC_SECONDS", default=900),

@@ -6,6 +6,7 @@ slow upstream never holds a database lock.
 """
 
 import csv
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from django.utils import timezone
 from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, client_for
 from upstream.providers.sandbox import parse_config
+
+log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COUNTRIES_CSV = DATA_DIR / "getsms_countries.csv"
@@ -122,6 +125,31 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @transaction.atomic
+def provider_balance_sync(*, provider: Provider) -> Decimal | None:
+    """Fetch the upstream balance, store it, warn (log) when below the provider's threshold.
+    None when the protocol has no balance call."""
+    from upstream.health import low_balance
+
+    try:
+        balance = Decimal(client_for(provider).balance()).quantize(Decimal("0.0001"))
+    except ProviderError as exc:
+        if exc.raw in ("UNSUPPORTED", "BAD_ACTION"):
+            return None
+        raise
+    now = timezone.now()
+    Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=now)
+    provider.balance, provider.balance_checked_at = balance, now
+    if low_balance(provider):
+        log.warning(
+            "provider slot %s: low upstream balance %s %s (threshold %s)",
+            provider.slot,
+            balance,
+            provider.currency,
+            provider.low_balance_threshold,
+        )
+    return balance
+
+
 def provider_webhook_secret(*, provider: Provider) -> str:
     """The secret in the provider's webhook URL, created on first use."""
     if not provider.webhook_secret:

@@ -246,3 +246,17 @@ def test_country_and_provider_lookups():
     assert provider_by_slot(2) is None and provider_by_slot(5) is None and provider_by_slot("one") is None
     assert providers_for_sync() == [one]
     assert providers_for_sync(slot=2) == [two] and providers_for_sync(slot=5) == []
+
+
+def test_balance_sync_stores_and_warns_when_low(caplog):
+    from upstream.services import provider_balance_sync
+    from upstream.tasks import sync_balances
+
+    provider = provider_add(slot=5, protocol="sandbox", url="", api_key="", config={"balance": 40})
+    Provider.objects.filter(pk=provider.pk).update(low_balance_threshold=50)
+    provider.refresh_from_db()
+    assert provider_balance_sync(provider=provider) == Decimal("40.0000")
+    assert "low upstream balance" in caplog.text
+    assert sync_balances.delay().get() == 1
+    provider.refresh_from_db()
+    assert provider.balance == Decimal("40.0000") and provider.balance_checked_at is not None
