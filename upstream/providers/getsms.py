@@ -6,11 +6,9 @@ documented per method (`ERRORS`) and become `base.py` exceptions; getallcount
 alone answers success as a bare map of countries. HTML, an empty body, JSON of
 the wrong shape, an HTTP 3xx/4xx/5xx are `BadResponse`. Numbers are `Decimal`.
 
-Transport: `http.call` sends the key as `api_key` in the query string; `_send`
-is a thin wrapper over http.py's building blocks (session, timeouts, error
-translation, redirect/status/size checks, key scrubbing) that POSTs the
-parameters as a form instead, as the document allows ("GET or POST"): the key
-is never in a URL, so no log line or exception message can show it.
+Transport: `http.call(..., key_param="userkey", method="POST")`: the parameters and
+our key go as a form body, as the document allows ("GET or POST"), so the key is
+never in a URL and no log line or exception message can show it.
 
 Decisions where the document is silent:
 - Our country numbers are sent as the slugs of upstream/data/getsms_countries.csv;
