@@ -85,8 +85,9 @@ def candidates_for(req: PurchaseRequest) -> list[Candidate]:
     healthy = [o for o in offers if not circuit_open(o.provider, now)]
     if req.provider_slot is not None and offers and not healthy:
         raise ProviderFailed(req.provider_slot, "UNAVAILABLE")  # that provider keeps failing: not hammered
-    codes = upstream_codes(provider_ids={o.provider_id for o in healthy}, service_id=req.service.pk,
-                           country_id=req.country.pk)
+    codes = upstream_codes(
+        provider_ids={o.provider_id for o in healthy}, service_id=req.service.pk, country_id=req.country.pk
+    )
     book = PriceBook.load(customer_id=req.customer_id)
     found = []
     for o in healthy:
@@ -94,15 +95,21 @@ def candidates_for(req: PurchaseRequest) -> list[Candidate]:
         found.append(
             Candidate(
                 offer=o,
-                quote=book.quote(cost_pkr=o.provider.to_pkr(o.cost), provider_id=o.provider_id,
-                                 country_id=o.country_id, service_id=o.service_id),
+                quote=book.quote(
+                    cost_pkr=o.provider.to_pkr(o.cost),
+                    provider_id=o.provider_id,
+                    country_id=o.country_id,
+                    service_id=o.service_id,
+                ),
                 service_code=service_code or req.service.code,
-                country_code=int(country_code) if country_code and country_code.lstrip("-").isdigit()
+                country_code=int(country_code)
+                if country_code and country_code.lstrip("-").isdigit()
                 else req.country.pk,
             )
         )
-    found.sort(key=lambda c: (c.quote.price, -c.offer.provider.success_rate, -c.offer.provider.priority,
-                              c.offer.provider.slot))
+    found.sort(
+        key=lambda c: (c.quote.price, -c.offer.provider.success_rate, -c.offer.provider.priority, c.offer.provider.slot)
+    )
     return found
 
 
@@ -234,8 +241,14 @@ def _record(activation: Activation, candidate: Candidate, started: float, error:
     if error is not None:
         outcome, healthy = next((o, h) for cls, o, h in OUTCOMES if isinstance(error, cls))
         raw = (error.raw or type(error).__name__)[:300]
-    PurchaseAttempt.objects.create(activation=activation, provider=candidate.offer.provider,
-                                   price=candidate.quote.price, outcome=outcome, raw=raw, duration_ms=duration)
+    PurchaseAttempt.objects.create(
+        activation=activation,
+        provider=candidate.offer.provider,
+        price=candidate.quote.price,
+        outcome=outcome,
+        raw=raw,
+        duration_ms=duration,
+    )
     provider_record_attempt(provider_id=candidate.offer.provider_id, ok=healthy, duration_ms=duration)
 
 

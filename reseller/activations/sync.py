@@ -124,9 +124,12 @@ def activation_forward_upstream(*, activation_id: int) -> str:
     except UnknownActivation as exc:
         token = f"gone upstream ({exc.raw})"
     except ProviderError as exc:
-        if exc.raw != UNSUPPORTED:
+        if pending == Pending.READY:
+            token = f"ready not taken ({exc.raw}): optional, not retried"
+        elif exc.raw != UNSUPPORTED:
             return _forward_failed(activation, pending, client, exc)
-        token = "not supported by this upstream's protocol"  # e.g. OTPBuddy has no "another SMS"
+        else:
+            token = "not supported by this upstream's protocol"  # e.g. OTPBuddy has no "another SMS"
     Activation.objects.filter(pk=activation_id, upstream_pending=pending).update(upstream_pending="")
     return token
 
@@ -182,8 +185,11 @@ def provider_reconcile(*, provider_id: int) -> dict:
     report = {"orphans": 0, "cancelled": 0, "losses": 0, "closed": 0}
     client = client_for(provider)
     if client.supports_active_list and unknown:
+        # Every row that buys with the same upstream account owns its numbers (the account's
+        # active list shows them all): never cancel another row's live activation.
+        siblings = Provider.objects.filter(base_url=provider.base_url, api_key=provider.api_key)
         owned = set(
-            Activation.objects.filter(provider_id=provider_id)
+            Activation.objects.filter(provider__in=siblings)
             .exclude(upstream_id="")
             .values_list("upstream_id", flat=True)
         )

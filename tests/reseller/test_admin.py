@@ -43,8 +43,9 @@ def test_provider_health_circuit_balance_webhook_and_mappings(admin_client, sand
     change = admin_client.get(reverse("admin:upstream_provider_change", args=[sandbox.pk])).content.decode()
     sandbox.refresh_from_db()
     assert f"/upstream/webhook/{sandbox.pk}/{sandbox.webhook_secret}" in change
-    admin_client.post(reverse("admin:upstream_provider_changelist"),
-                      {"action": "close_circuit", "_selected_action": [sandbox.pk]})
+    admin_client.post(
+        reverse("admin:upstream_provider_changelist"), {"action": "close_circuit", "_selected_action": [sandbox.pk]}
+    )
     sandbox.refresh_from_db()
     assert sandbox.circuit_open_until is None and sandbox.consecutive_failures == 0
 

@@ -42,8 +42,9 @@ def test_otpbuddy_codes_are_mapped_by_name_and_used_for_buying(api, customer_wit
 def test_unknown_outcome_without_an_active_list_is_closed_as_a_loss(api, customer_with_key):
     with FakeSmsActivateCompat(api_key="k") as fake:
         fake.set_offer(22, "tg", "10.00", 5)
-        provider = provider_add(slot=2, protocol="smsactivate-compat", url=fake.url, api_key="k",
-                                config={"timeout_seconds": 0.3})
+        provider = provider_add(
+            slot=2, protocol="smsactivate-compat", url=fake.url, api_key="k", config={"timeout_seconds": 0.3}
+        )
         Service.objects.get_or_create(code="tg", defaults={"name": "Telegram"})
         from upstream.models import Country
 

@@ -15,8 +15,14 @@ pytestmark = pytest.mark.django_db
 
 
 def sandbox_at(slot: int, cost: str, **config) -> Provider:
-    provider = provider_add(slot=slot, protocol="sandbox", url="", api_key="", name=f"sandbox {slot}", config={
-        "sms_delay_seconds": 3600, "prices": {"22": {"tg": {"cost": cost, "count": 5}}}, **config})
+    provider = provider_add(
+        slot=slot,
+        protocol="sandbox",
+        url="",
+        api_key="",
+        name=f"sandbox {slot}",
+        config={"sms_delay_seconds": 3600, "prices": {"22": {"tg": {"cost": cost, "count": 5}}}, **config},
+    )
     catalogue_sync(provider=provider)
     return provider
 
@@ -122,8 +128,12 @@ def test_service_mapping_sends_the_upstreams_own_code(api, two):
     from upstream.models import Service
 
     ServiceMapping.objects.create(provider=one, service=Service.objects.get(code="tg"), upstream_code="wa")
-    Provider.objects.filter(pk=one.pk).update(config={**one.config, "prices": {"22": {
-        "tg": {"cost": "100.00", "count": 5}, "wa": {"cost": "100.00", "count": 5}}}})
+    Provider.objects.filter(pk=one.pk).update(
+        config={
+            **one.config,
+            "prices": {"22": {"tg": {"cost": "100.00", "count": 5}, "wa": {"cost": "100.00", "count": 5}}},
+        }
+    )
     a = buy(api, key)
     assert a.provider_id == one.pk
     assert SandboxActivation.objects.get(pk=int(a.upstream_id)).service == "wa"

@@ -154,7 +154,7 @@ class ProviderClient(ABC):
     """One instance per provider row; cheap to build."""
 
     protocol: ClassVar[str]
-    supports_active_list: ClassVar[bool] = False
+    supports_active_list: bool = False  # a class attribute, or a property where it depends on the config
     # True: the upstream names services by SMS-Activate codes and countries by SMS-Activate
     # numbers (translating its own slugs itself), so ours are used unless a mapping row says
     # otherwise. False: it has codes of its own, mapped through the admin-editable tables.
