@@ -138,3 +138,19 @@ def test_service_mapping_sends_the_upstreams_own_code(api, two):
     assert a.provider_id == one.pk
     assert SandboxActivation.objects.get(pk=int(a.upstream_id)).service == "wa"
     assert Activation.objects.get(pk=a.pk).service.code == "tg"
+
+
+def test_slot_1_refusing_the_price_falls_over_to_slot_2(api, two):
+    """Slot 1 looks cheapest in our catalogue, but its upstream now charges more than the
+    maxPrice we send (our quoted cost): it refuses, and slot 2 sells within the customer's cap."""
+    one, second, customer, key = two
+    Provider.objects.filter(pk=one.pk).update(
+        config={**one.config, "prices": {"22": {"tg": {"cost": "130.00", "count": 5}}}}
+    )
+    a = buy(api, key, maxPrice="125")
+    assert a.provider_id == second.pk and a.price == Decimal("120.00")
+    assert list(PurchaseAttempt.objects.filter(activation=a).values_list("provider__slot", "outcome")) == [
+        (1, "price"),
+        (2, "bought"),
+    ]
+    assert balance_of(customer) == Decimal("880.00")
