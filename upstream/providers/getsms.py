@@ -36,18 +36,16 @@ overrides the table), `timeout_seconds` (http.py).
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from upstream.providers import http
 from upstream.providers.base import (
-    BadResponse,
     BuyRequest,
     CountryEntry,
     NoNumbers,
@@ -63,6 +61,7 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
+from upstream.providers.parsing import RAW_LIMIT, Replies
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,7 +73,6 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 COUNTRIES_CSV = DATA_DIR / "getsms_countries.csv"
 SERVICES_CSV = DATA_DIR / "services.csv"
-RAW_LIMIT = 1000  # characters of a body kept in an exception's raw
 MAX_EXTRA_SMS = 20  # wrongcode steps followed in one status call
 ANY_OPERATOR = "ANY"
 
@@ -111,21 +109,12 @@ def _send(provider: Provider, params: Mapping[str, object]) -> str:
 # --- parsing -----------------------------------------------------------------------
 
 
-def _bad(body: str, what: str) -> BadResponse:
-    raw = body if len(body) <= RAW_LIMIT else body[:RAW_LIMIT] + "..."
-    return BadResponse(raw=raw, message=f"getsms: {what}: {raw[:200]!r}")
+_replies = Replies("getsms")
+_bad, _json = _replies.bad, _replies.json
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _json(body: str, what: str, text: str | None = None) -> Any:
-    """`text` (default `body`) parsed; BadResponse with `body` as raw when it is not JSON."""
-    try:
-        return json.loads(body if text is None else text, parse_float=Decimal, parse_constant=_refuse_constant)
-    except ValueError:
-        raise _bad(body, f"{what} is not JSON") from None
+def _decimal(value: Any, body: str, what: str, *, integer: bool = False) -> Decimal:
+    return _replies.decimal(value, body, what, integer=integer)
 
 
 def _code_of(value: Any) -> int | None:
@@ -142,18 +131,6 @@ def _raise(method: str, status: int, data: Any, body: str) -> NoReturn:
     message = data.get("msg") if isinstance(data, dict) else None
     raw = body if len(body) <= RAW_LIMIT else body[:RAW_LIMIT] + "..."
     raise error(raw=raw, message=f"getsms {method}: status {status}: {message or raw[:200]}")
-
-
-def _decimal(value: Any, body: str, what: str, *, integer: bool = False) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        raise _bad(body, f"{what} is not a number")
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise _bad(body, f"{what} is not a number") from None
-    if not amount.is_finite() or (integer and amount != amount.to_integral_value()):
-        raise _bad(body, f"{what} is not a finite {'integer' if integer else 'number'}")
-    return amount
 
 
 def _text(value: Any) -> str | None:

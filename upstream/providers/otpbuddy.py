@@ -50,15 +50,13 @@ Where the document is silent, this module decides:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from upstream.providers import http
 from upstream.providers.base import (
-    BadResponse,
     BuyRequest,
     CountryEntry,
     NoNumbers,
@@ -75,8 +73,7 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
-
-RAW_LIMIT = 1000  # characters of an unparsable body kept in BadResponse.raw
+from upstream.providers.parsing import Replies
 
 # Error tokens (exact match), by the exception they raise.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
@@ -108,25 +105,22 @@ class ServerEntry:
     name: str
 
 
-def _bad(body: str, what: str) -> BadResponse:
-    raw = body if len(body) <= RAW_LIMIT else body[:RAW_LIMIT] + "..."
-    return BadResponse(raw=raw, message=f"otpbuddy: {what}: {raw[:200]!r}")
+_replies = Replies("otpbuddy")
+_bad, _json = _replies.bad, _replies.json
+
+
+def _decimal(value: Any, body: str, what: str, *, signed: bool = False) -> Decimal:
+    """Non-negative unless `signed`: OTPBuddy prices and counts are never negative."""
+    return _replies.decimal(value, body, what, signed=signed)
+
+
+def _int(value: Any, body: str, what: str) -> int:
+    return _replies.int(value, body, what, signed=False)
 
 
 def _raise_if_error(body: str) -> None:
     if body in ERROR_TOKENS:
         raise ERROR_TOKENS[body](raw=body)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _json(body: str, what: str) -> Any:
-    try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-    except ValueError:
-        raise _bad(body, f"{what} is not JSON") from None
 
 
 def _object(body: str, what: str) -> dict:
@@ -137,26 +131,6 @@ def _object(body: str, what: str) -> dict:
     if not isinstance(data, dict):
         raise _bad(body, f"{what} is not an object")
     return data
-
-
-def _decimal(value: Any, body: str, what: str, *, signed: bool = False) -> Decimal:
-    """A finite Decimal from a JSON number or a string; negative only when `signed`."""
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        raise _bad(body, f"{what} is not a number")
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise _bad(body, f"{what} is not a number") from None
-    if not amount.is_finite() or (amount < 0 and not signed):
-        raise _bad(body, f"{what} is not a finite {'' if signed else 'non-negative '}number")
-    return amount
-
-
-def _int(value: Any, body: str, what: str) -> int:
-    number = _decimal(value, body, what)
-    if number != number.to_integral_value():
-        raise _bad(body, f"{what} is not an integer")
-    return int(number)
 
 
 def _name(value: Any, body: str, what: str) -> str:

@@ -24,21 +24,18 @@ Provider.config options:
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from upstream.providers import http
 from upstream.providers.base import (
     ActiveActivation,
-    BadResponse,
     BuyRequest,
     CancelTooEarly,
     CountryEntry,
-    MaxPriceRefused,
     NoNumbers,
     PriceEntry,
     ProviderBadKey,
@@ -53,13 +50,13 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
+from upstream.providers.parsing import Replies, max_price_refused
 
 if TYPE_CHECKING:
     from upstream.models import Provider
 
 T = TypeVar("T")
 
-RAW_LIMIT = 1000  # characters of an unparsable body kept in BadResponse.raw
 SLOTS = range(1, 7)
 DEFAULT_CACHE_SECONDS = 60.0
 LISTED_COUNT = 1  # getServices lists only services in stock and gives no count
@@ -82,7 +79,6 @@ ERROR_TOKENS: dict[str, type[ProviderError]] = {
     "STATUS_ALREADY_CHANGED": ProviderError,
     "ERROR_PRICE_CHANGE": ProviderError,
 }
-WRONG_MAX_PRICE_PREFIX = "WRONG_MAX_PRICE:"  # this server's answer to a maxPrice below its price
 PROVIDER_ERROR = re.compile(r"ERROR_PROVIDER_[1-6](?::.*)?", re.DOTALL)
 
 # decisions.md #11: the success token of each setStatus.
@@ -102,9 +98,8 @@ _BALANCE = re.compile(rf"-?(?:{_AMOUNT})")
 _SERVICE_ID = re.compile(r"[0-9]{1,64}")
 
 
-def _bad(body: str, what: str) -> BadResponse:
-    raw = body if len(body) <= RAW_LIMIT else body[:RAW_LIMIT] + "..."
-    return BadResponse(raw=raw, message=f"otpget: {what}: {raw[:200]!r}")
+_replies = Replies("otpget")
+_bad, _json = _replies.bad, _replies.json
 
 
 def _raise_if_error(body: str) -> None:
@@ -113,26 +108,9 @@ def _raise_if_error(body: str) -> None:
         raise ERROR_TOKENS[body](raw=body)
     if PROVIDER_ERROR.fullmatch(body):
         raise ProviderError(raw=body)
-    if body.startswith(WRONG_MAX_PRICE_PREFIX):
-        minimum = body[len(WRONG_MAX_PRICE_PREFIX) :].strip()
-        try:
-            min_price: Decimal | None = Decimal(minimum)
-        except InvalidOperation:
-            min_price = None
-        if min_price is not None and not min_price.is_finite():
-            min_price = None
-        raise MaxPriceRefused(raw=body, min_price=min_price)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _json(body: str, what: str) -> Any:
-    try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-    except ValueError:
-        raise _bad(body, f"{what} is not JSON") from None
+    refused = max_price_refused(body)
+    if refused is not None:
+        raise refused
 
 
 def _amount(text: str) -> Decimal:

@@ -14,17 +14,15 @@ SMS text with `getStatusV2` once a code arrives), `timeout_seconds` (http.py).
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from upstream.providers import http
 from upstream.providers.base import (
     ActiveActivation,
-    BadResponse,
     BuyRequest,
     CancelTooEarly,
     CountryEntry,
-    MaxPriceRefused,
     NoNumbers,
     PriceEntry,
     ProviderBadKey,
@@ -38,8 +36,7 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
-
-RAW_LIMIT = 1000  # characters of an unparsable body kept in BadResponse.raw
+from upstream.providers.parsing import Replies, max_price_refused
 
 # Documented error tokens (exact match), by the exception they raise.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
@@ -63,44 +60,25 @@ ERROR_TOKENS: dict[str, type[ProviderError]] = {
 }
 # Error tokens with an argument after the first ':'.
 BANNED_PREFIX = "BANNED:"
-WRONG_MAX_PRICE_PREFIX = "WRONG_MAX_PRICE:"
 
 WAITING_TOKENS = {"STATUS_WAIT_CODE", "STATUS_WAIT_RESEND"}
 SET_STATUS_TOKENS = {"ACCESS_READY", "ACCESS_RETRY_GET", "ACCESS_ACTIVATION", "ACCESS_CANCEL"}
 NO_ACTIVATIONS = "NO_ACTIVATIONS"
 
 
-def _bad(body: str, what: str) -> BadResponse:
-    raw = body if len(body) <= RAW_LIMIT else body[:RAW_LIMIT] + "..."
-    return BadResponse(raw=raw, message=f"smsactivate: {what}: {raw[:200]!r}")
+_replies = Replies("smsactivate")
+_bad, _json, _decimal, _int = _replies.bad, _replies.json, _replies.decimal, _replies.int
 
 
 def _raise_if_error(body: str) -> None:
     """Raise the mapped exception when `body` is a documented error token."""
     if body in ERROR_TOKENS:
         raise ERROR_TOKENS[body](raw=body)
-    if body.startswith(WRONG_MAX_PRICE_PREFIX):
-        minimum = body[len(WRONG_MAX_PRICE_PREFIX) :].strip()
-        try:
-            min_price = Decimal(minimum)
-        except InvalidOperation:
-            min_price = None
-        if min_price is not None and not min_price.is_finite():
-            min_price = None
-        raise MaxPriceRefused(raw=body, min_price=min_price)
+    refused = max_price_refused(body)
+    if refused is not None:
+        raise refused
     if body.startswith(BANNED_PREFIX):
         raise ProviderError(raw=body)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _json(body: str, what: str) -> Any:
-    try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
-    except ValueError:
-        raise _bad(body, f"{what} is not JSON") from None
 
 
 def _raise_if_json_error(data: Any, body: str) -> None:
@@ -110,25 +88,6 @@ def _raise_if_json_error(data: Any, body: str) -> None:
         if isinstance(token, str):
             _raise_if_error(token)
         raise ProviderError(raw=body)
-
-
-def _decimal(value: Any, body: str, what: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        raise _bad(body, f"{what} is not a number")
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise _bad(body, f"{what} is not a number") from None
-    if not amount.is_finite():
-        raise _bad(body, f"{what} is not a finite number")
-    return amount
-
-
-def _int(value: Any, body: str, what: str) -> int:
-    number = _decimal(value, body, what)
-    if number != number.to_integral_value():
-        raise _bad(body, f"{what} is not an integer")
-    return int(number)
 
 
 def _text_of(value: Any) -> str:
