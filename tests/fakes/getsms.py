@@ -17,70 +17,27 @@ a slow body), dropped connections and delays, keyed by the `method` parameter.
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from decimal import Decimal
-from http import HTTPStatus
-from urllib.parse import parse_qsl
-from wsgiref.simple_server import make_server
 
 from tests.fakes.getsms_state import ANY, JSON, FakeGetSmsState, FakeOrder
-from tests.fakes.sms_activate import _Canned, _Handler, _Server
+from tests.fakes.server import FakeUpstream
 
 PATH = "/api/v1/"
-ANY_METHOD = "*"
+__all__ = ["ANY", "PATH", "FakeGetSms"]
 
 
-class FakeGetSms:
+class FakeGetSms(FakeUpstream):
     """The fake server. State controls (`set_offer`, `deliver_sms`, `expire`, `balance`, `blocked`,
-    `maintenance`, `orders`) act on `self.state`."""
+    `maintenance`, `orders`) act on `self.state`. Calls are named by `method`, not `action`."""
+
+    path = PATH
+    action_param = "method"
+    content_type = JSON
+    thread_name = "fake-getsms"
 
     def __init__(self, *, api_key: str = "test-key", balance: Decimal | str | int = Decimal("1000")):
-        self.state = FakeGetSmsState(api_key=api_key, balance=balance)
-        self._lock = threading.Lock()
-        self._calls: list[tuple[str, dict[str, str]]] = []
-        self._requests: list[tuple[str, str]] = []  # (HTTP verb, query string)
-        self._canned: dict[str, deque[_Canned]] = defaultdict(deque)
-        self._delays: dict[str, float] = {}
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle -------------------------------------------------------------------
-
-    def start(self) -> FakeGetSms:
-        self._stopping.clear()
-        self._server = make_server("127.0.0.1", 0, self, server_class=_Server, handler_class=_Handler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-getsms", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeGetSms:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The v1 endpoint: what goes into Provider.base_url."""
-        if self._server is None:
-            raise RuntimeError("the fake is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        super().__init__(FakeGetSmsState(api_key=api_key, balance=balance))
 
     # --- state controls ----------------------------------------------------------------
 
@@ -115,94 +72,8 @@ class FakeGetSms:
     def orders(self) -> dict[int, FakeOrder]:
         return self.state.orders
 
-    # --- misbehaviour controls -----------------------------------------------------------
-
-    def next_response(
-        self,
-        method: str,
-        body: str | bytes,
-        status: int = 200,
-        *,
-        content_type: str = JSON,
-        headers: dict[str, str] | None = None,
-        chunk_delay: float | None = None,
-    ) -> None:
-        """Answer the next request for `method` (`"*"`: any) with this instead of the protocol. One-shot and
-        queued; the request is recorded in `calls` but never reaches the state. `chunk_delay`: send the body
-        a byte at a time with this many seconds between bytes (a slow body)."""
-        data = body.encode() if isinstance(body, str) else body
-        with self._lock:
-            self._canned[method].append(
-                _Canned(data, status, content_type, tuple((headers or {}).items()), chunk_delay)
-            )
-
-    def next_disconnect(self, method: str) -> None:
-        """Close the connection of the next request for `method` after reading it, without answering."""
-        with self._lock:
-            self._canned[method].append(_Canned(None))
-
-    def delay(self, seconds: float, methods: Iterable[str] | None = None) -> None:
-        """Sleep `seconds` before answering `methods` (None: every method); 0 removes the delay."""
-        with self._lock:
-            for method in [ANY_METHOD] if methods is None else [methods] if isinstance(methods, str) else methods:
-                if seconds > 0:
-                    self._delays[method] = float(seconds)
-                else:
-                    self._delays.pop(method, None)
-
-    @property
-    def calls(self) -> list[tuple[str, dict[str, str]]]:
-        """(method, params) of every request received, in order (a copy)."""
-        with self._lock:
-            return list(self._calls)
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """(HTTP verb, query string) of every request received, in order."""
-        with self._lock:
-            return list(self._requests)
+    def delay(self, seconds: float, methods: Iterable[str] | str | None = None) -> None:
+        super().delay(seconds, methods)
 
     def methods(self) -> list[str]:
-        return [method for method, _ in self.calls]
-
-    # --- the WSGI application ----------------------------------------------------------------
-
-    def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != PATH:
-            start_response("404 Not Found", [("Content-Type", "text/html; charset=UTF-8")])
-            return [b"<html><body><h1>404 Not Found</h1></body></html>"]
-        params = self._params(environ)
-        method = params.get("method", "")
-        with self._lock:
-            self._calls.append((method, params))
-            self._requests.append((environ.get("REQUEST_METHOD", ""), environ.get("QUERY_STRING", "")))
-            delay = self._delays.get(method, self._delays.get(ANY_METHOD, 0.0))
-            queue = self._canned.get(method) or self._canned.get(ANY_METHOD)
-            canned = queue.popleft() if queue else None
-        if delay:
-            self._stopping.wait(delay)
-        if canned is None:
-            content_type, body = self.state.handle(params)
-            canned = _Canned(body.encode(), content_type=content_type)
-        if canned.body is None:
-            environ["fake.socket"].shutdown(socket.SHUT_RDWR)
-            start_response("200 OK", [])
-            return []
-        phrase = HTTPStatus(canned.status).phrase if canned.status in HTTPStatus._value2member_map_ else "Status"
-        start_response(f"{canned.status} {phrase}", [("Content-Type", canned.content_type), *canned.headers])
-        return [canned.body] if canned.chunk_delay is None else self._drip(canned.body, canned.chunk_delay)
-
-    def _drip(self, body: bytes, pause: float) -> Iterator[bytes]:
-        for index in range(len(body)):
-            if index and self._stopping.wait(pause):
-                return
-            yield body[index : index + 1]
-
-    @staticmethod
-    def _params(environ: dict) -> dict[str, str]:
-        """Form body and query string, the query string winning; the last of repeated names."""
-        form: dict[str, str] = {}
-        if environ.get("REQUEST_METHOD") == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            form = dict(parse_qsl(environ["wsgi.input"].read(length).decode("utf-8", "replace"), True))
-        return {**form, **dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))}
+        return self.actions()
