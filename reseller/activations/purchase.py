@@ -293,8 +293,11 @@ def _attempt(activation: Activation, candidate: Candidate, req: PurchaseRequest)
         "expires_at": now + timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS),
     }
     if not Activation.objects.filter(pk=activation.pk, state=Activation.State.REQUESTING).update(**recorded):
-        # The answer came so late that the sweeper already closed the order as unknown:
-        # the number is an orphan for reconciliation, not the customer's.
+        # The answer came so late that the sweeper already closed the order as unknown: the
+        # number is not the customer's. Keep its id, so reconciliation cancels it by id.
+        Activation.objects.filter(pk=activation.pk, state=Activation.State.UNKNOWN, upstream_id="").update(
+            upstream_id=bought.upstream_id, phone=bought.phone
+        )
         raise ProviderTimeout("late answer")
     for field, value in recorded.items():
         setattr(activation, field, value)

@@ -184,6 +184,9 @@ def provider_reconcile(*, provider_id: int) -> dict:
     )
     report = {"orphans": 0, "cancelled": 0, "losses": 0, "closed": 0}
     client = client_for(provider)
+    for activation in [a for a in unknown if a.upstream_id]:  # it answered late: we know the number
+        unknown.remove(activation)
+        _reconcile_known(client, provider, activation, report)
     if client.supports_active_list and unknown:
         # Every row that buys with the same upstream account owns its numbers (the account's
         # active list shows them all): never cancel another row's live activation.
@@ -243,6 +246,38 @@ def provider_reconcile(*, provider_id: int) -> dict:
             upstream_pending="", failure=note
         )
     return report
+
+
+def _reconcile_known(client, provider: Provider, activation: Activation, report: dict) -> None:
+    """An unknown order whose number we learnt (a late answer): ask about it, cancel it,
+    book a loss if a code already reached it."""
+    try:
+        status = client.status(activation.upstream_id)
+    except UnknownActivation:
+        status = StatusResult(state=UpstreamState.CANCELLED)
+    except ProviderError as exc:
+        log.info("status of late number %s failed: %r", activation.upstream_id, exc)
+        return  # next run
+    if status.state == UpstreamState.CODE:
+        money.book_loss(
+            provider=provider,
+            amount=activation.cost_pkr,
+            key=f"activation:{activation.pk}:loss",
+            memo=f"activation #{activation.pk}: late number had a code",
+        )
+        report["losses"] += 1
+    if status.state not in (UpstreamState.CANCELLED, UpstreamState.FINISHED):
+        try:
+            client.set_status(activation.upstream_id, SetStatus.CANCEL)
+            report["cancelled"] += 1
+        except UnknownActivation:
+            pass
+        except ProviderError as exc:
+            log.info("cancel of late number %s failed: %r", activation.upstream_id, exc)
+            return  # next run
+    report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
+        upstream_pending="", failure="unknown outcome; the late number was cancelled upstream"
+    )
 
 
 def _owner_of(item, unknown: list[Activation]) -> Activation | None:

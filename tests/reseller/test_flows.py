@@ -312,3 +312,27 @@ def test_failover_to_the_next_provider_on_no_numbers(sandbox, api, buyer):
     assert a.provider_id == second.pk and a.price == Decimal("150.00")
     assert balance_of(customer) == Decimal("850.00")
     assert api(key, "getNumber", service="tg", country="22", type="1") == "NO_NUMBERS"  # type=1 never falls over
+
+
+def test_a_late_answer_is_cancelled_by_its_id(sandbox, api, buyer, monkeypatch):
+    """The upstream answers only after the sweeper closed the order as unknown: the number
+    is not handed out; its id is kept and reconciliation cancels it directly."""
+    from reseller.activations import purchase
+
+    customer, key = buyer
+    original = purchase._buy
+
+    def slow_buy(activation, candidate, req):
+        bought = original(activation, candidate, req)
+        Activation.objects.filter(pk=activation.pk).update(state="unknown", upstream_pending="reconcile")
+        return bought  # meanwhile the sweeper gave up on it
+
+    monkeypatch.setattr(purchase, "_buy", slow_buy)
+    assert api(key, "getNumber", service="tg", country="22") == "ERROR_PROVIDER_1:TIMEOUT"
+    a = Activation.objects.get()
+    assert a.state == "unknown" and a.upstream_id
+    assert provider_reconcile(provider_id=sandbox.pk)["cancelled"] == 1
+    assert SandboxActivation.objects.get(pk=int(a.upstream_id)).status == "cancelled"
+    a.refresh_from_db()
+    assert a.upstream_pending == ""
+    assert balance_of(customer) == Decimal("1000.00")
