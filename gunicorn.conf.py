@@ -6,7 +6,9 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# A worker is never killed inside a purchase: its deadline (PURCHASE_DEADLINE_SECONDS) ends it first.
+_purchase_deadline = float(os.environ.get("PURCHASE_DEADLINE_SECONDS", "20"))
+timeout = max(int(os.environ.get("GUNICORN_TIMEOUT", "30")), int(_purchase_deadline) + 10)
 graceful_timeout = 30
 keepalive = 5
 max_requests = 20000

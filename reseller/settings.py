@@ -125,6 +125,14 @@ HOLD_SWEEP_INTERVAL_SECONDS = env.int("HOLD_SWEEP_INTERVAL_SECONDS", default=60)
 # --- Activations ------------------------------------------------------------
 ACTIVATION_LIFETIME_SECONDS = env.int("ACTIVATION_LIFETIME_SECONDS", default=1200)
 CANCEL_GRACE_SECONDS = env.int("CANCEL_GRACE_SECONDS", default=120)
+# One deadline for a whole purchase (every provider of its failover chain), well inside the
+# web worker's timeout (gunicorn.conf.py keeps GUNICORN_TIMEOUT at least 10 s above it).
+PURCHASE_DEADLINE_SECONDS = env.float("PURCHASE_DEADLINE_SECONDS", default=20.0)
+# No further provider is tried with less than this left of the deadline.
+PURCHASE_MIN_ATTEMPT_SECONDS = env.float("PURCHASE_MIN_ATTEMPT_SECONDS", default=2.0)
+# A purchase still `requesting` this long after its deadline was interrupted (its process died):
+# the expiry sweeper closes it as an unknown outcome and reconciliation looks for its number.
+PURCHASE_STUCK_GRACE_SECONDS = env.int("PURCHASE_STUCK_GRACE_SECONDS", default=60)
 UPSTREAM_POLL_SECONDS = env.int("UPSTREAM_POLL_SECONDS", default=5)
 # Markup when no MarkupRule matches (percent of the PKR cost).
 DEFAULT_MARKUP_PERCENT = Decimal(env.str("DEFAULT_MARKUP_PERCENT", default="0"))

@@ -198,10 +198,10 @@ def activation_expire(*, activation: Activation) -> bool:
 
 
 def activations_expire_due(*, now=None, batch_size: int = 200) -> int:
-    """The expiry sweeper: every live activation past its expiry (and every
-    purchase stuck in `requesting` for a whole lifetime)."""
+    """The expiry sweeper: every live activation past its expiry, and every purchase
+    still `requesting` well after its deadline (its process died mid-purchase)."""
     now = now or timezone.now()
-    stuck_before = now - timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS)
+    stuck_before = now - timedelta(seconds=settings.PURCHASE_DEADLINE_SECONDS + settings.PURCHASE_STUCK_GRACE_SECONDS)
     due = Activation.objects.filter(
         state__in=(State.ACTIVE, *CODE_STATES), expires_at__lte=now
     ) | Activation.objects.filter(state=State.REQUESTING, created_at__lte=stuck_before)

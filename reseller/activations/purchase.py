@@ -9,6 +9,13 @@ price first (ties: provider priority). On NO_NUMBERS, a price refusal or a
 provider error the next candidate is tried; a timeout is an unknown outcome
 and ends the request (never two live numbers for one order): the hold is
 released and the reconciliation task looks for the number upstream.
+
+The whole chain runs against one deadline (PURCHASE_DEADLINE_SECONDS, well
+inside the web worker's timeout): every upstream call gets only what is left
+of it, and no further candidate is tried once too little is left. A purchase
+interrupted anyway (its process killed) is closed by the expiry sweeper as an
+unknown outcome once PURCHASE_DEADLINE_SECONDS + PURCHASE_STUCK_GRACE_SECONDS
+have passed.
 """
 
 import logging
@@ -35,10 +42,11 @@ from reseller.activations.errors import (
     ProviderFailed,
     WrongMaxPrice,
 )
+from reseller.activations.reconcile import order_ref
 from reseller.models import Activation, PurchaseAttempt
 from upstream.health import circuit_open, provider_record_attempt
 from upstream.models import Country, Offer, Service
-from upstream.providers import client_for
+from upstream.providers import client_for, http
 from upstream.providers.base import (
     BadResponse,
     BuyRequest,
@@ -124,9 +132,19 @@ def activation_purchase(req: PurchaseRequest) -> Activation:
         candidates = fitting
 
     activation = _open_order(req, candidates[0])
+    with http.deadline(settings.PURCHASE_DEADLINE_SECONDS):
+        return _buy_first(activation, candidates, req)
+
+
+def _buy_first(activation: Activation, candidates: list[Candidate], req: PurchaseRequest) -> Activation:
+    """Try the candidates in order until one sells a number (see the module's docstring)."""
     last_error: ProviderError | None = None
     for attempt, candidate in enumerate(candidates):
         if attempt:
+            left = http.time_left()
+            if left is not None and left < settings.PURCHASE_MIN_ATTEMPT_SECONDS:
+                log.info("activation %s: purchase deadline reached after %d attempts", activation.pk, attempt)
+                break
             try:
                 _move_to(activation, candidate, attempt)
             except NoBalance:
@@ -263,7 +281,7 @@ def _buy(activation: Activation, candidate: Candidate, req: PurchaseRequest) -> 
                 country=candidate.country_code,
                 max_price=candidate.offer.cost,
                 operator=req.operator,
-                order_ref=f"act{activation.pk}",
+                order_ref=order_ref(activation.pk),
             )
         )
     except ProviderError as exc:

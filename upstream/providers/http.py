@@ -13,6 +13,11 @@ is the error split of `upstream.providers.base`:
 - `BadResponse`: an answer came back but it is not a protocol reply: a 3xx
   (redirects are never followed), a 4xx/5xx, or a body over `MAX_BODY_BYTES`.
 
+A purchase runs inside `deadline(seconds)`: every call in it, across the whole
+failover chain, has its connect and read timeouts cut to what is left, and a
+call started with nothing left raises `ProviderUnavailable` without sending.
+So a customer's request always ends well inside the web worker's timeout.
+
 Nothing is retried here: a retried purchase can buy twice. Timeouts are
 `CONNECT_TIMEOUT` to connect and `provider.config["timeout_seconds"]`
 (default `DEFAULT_READ_TIMEOUT`) for the answer: it bounds the silence before
@@ -26,11 +31,13 @@ urllib3's own debug log lines are redacted by a filter installed at import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import threading
 import time
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 from urllib.parse import quote_plus, urlencode
 
@@ -117,6 +124,30 @@ def _session() -> requests.Session:
     return _local.session
 
 
+# --- the deadline ------------------------------------------------------------------
+
+_deadline: ContextVar[float | None] = ContextVar("upstream_deadline", default=None)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Every `call` inside this block ends by `seconds` from now (a monotonic instant);
+    an outer, earlier deadline wins."""
+    at = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(at if outer is None else min(at, outer))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the current deadline (None: no deadline)."""
+    at = _deadline.get()
+    return None if at is None else at - time.monotonic()
+
+
 # --- the call ----------------------------------------------------------------------
 
 
@@ -160,6 +191,12 @@ def call(
     if not url.lower().startswith(("http://", "https://")):
         raise ProviderUnavailable(message=f"provider slot {provider.slot}: base_url is not an http(s) URL")
     read_timeout = read_timeout_of(provider) if timeout is None else float(timeout)
+    connect_timeout = CONNECT_TIMEOUT
+    left = time_left()
+    if left is not None:
+        if left <= 0:
+            raise ProviderUnavailable(message=f"provider slot {provider.slot}: the purchase deadline has passed")
+        connect_timeout, read_timeout = min(connect_timeout, left), min(read_timeout, left)
     started = time.monotonic()
     error: ProviderError | None = None
     payload = {key_param: secret, **fields}
@@ -169,7 +206,7 @@ def call(
             url,
             params=payload if method == "GET" else None,
             data=payload if method == "POST" else None,
-            timeout=(CONNECT_TIMEOUT, read_timeout),
+            timeout=(connect_timeout, read_timeout),
             allow_redirects=False,
             stream=True,
         )
@@ -180,6 +217,9 @@ def call(
         # must not ride along as __context__ into a logged traceback.
         log.warning("upstream slot %s %s failed: %s", provider.slot, method, error)
         raise error
+    left = time_left()
+    if left is not None:  # the body gets what the headers left of the deadline
+        read_timeout = max(min(read_timeout, left), 0.001)
     try:
         text = _read(response, shown=shown, secret=secret, read_timeout=read_timeout)
     except (BadResponse, ProviderTimeout) as failure:
