@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
-from reseller.models import Activation, PurchaseAttempt
+from reseller.models import Activation, PurchaseAttempt, UpstreamOrphan
 
 
 class PurchaseAttemptInline(admin.TabularInline):
@@ -51,3 +51,13 @@ class ActivationAdmin(ReadOnlyAdmin):
             return "-"
         url = reverse("admin:billing_hold_change", args=[obj.hold_id])
         return format_html('<a href="{}">#{}</a>', url, obj.hold_id)
+
+
+@admin.register(UpstreamOrphan)
+class UpstreamOrphanAdmin(ReadOnlyAdmin):
+    """Live upstream numbers reconciliation found unowned: watched until provably orphaned, then cancelled."""
+
+    list_display = ("id", "provider", "upstream_id", "phone", "service_code", "first_seen_at", "outcome", "resolved_at")
+    list_filter = ("outcome", "provider")
+    search_fields = ("upstream_id", "phone")
+    list_select_related = ("provider",)

@@ -116,3 +116,44 @@ class PurchaseAttempt(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["provider", "created_at"], name="attempt_provider_time_idx")]
+
+
+class UpstreamOrphan(models.Model):
+    """A live upstream number that no order owned when reconciliation saw it.
+
+    An order in flight looks the same (its upstream call returned, its phase 3
+    has not committed yet), so a number without our order reference is only
+    cancelled once it has stayed unowned for longer than any purchase can take
+    (docs/activations.md, reconciliation). The row keeps when it was first seen
+    and how it ended, for the admin.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "", "seen, not yet old enough to cancel"
+        OWNED = "owned", "owned by an order after all"
+        CANCELLED = "cancelled", "cancelled upstream"
+        LOSS = "loss", "cancelled upstream; its code was billed (a loss)"
+        GONE = "gone", "ended upstream by itself"
+
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.CASCADE, related_name="+")
+    upstream_id = models.CharField(max_length=100)
+    phone = models.CharField(max_length=32, blank=True)
+    service_code = models.CharField(max_length=32, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True, default="")
+    activation = models.ForeignKey(
+        Activation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="the unknown order"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "upstream_id"], name="orphan_provider_upstream_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["provider"], condition=Q(resolved_at__isnull=True), name="orphan_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"orphan {self.upstream_id} at provider {self.provider_id} ({self.outcome or 'pending'})"

@@ -10,7 +10,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from reseller.activations import sync
+from reseller.activations import reconcile, sync
 from reseller.activations.lifecycle import activations_expire_due
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def forward_pending() -> int:
 
 @shared_task(name="reseller.reconcile_unknown", **IDEMPOTENT)
 def reconcile_unknown() -> int:
-    providers = sync.providers_to_reconcile()
+    providers = reconcile.providers_to_reconcile()
     for provider_id in providers:
         reconcile_provider.delay(provider_id)
     return len(providers)
@@ -76,4 +76,4 @@ def reconcile_unknown() -> int:
 
 @shared_task(name="reseller.reconcile_provider", **IDEMPOTENT)
 def reconcile_provider(provider_id: int) -> dict:
-    return sync.provider_reconcile(provider_id=provider_id)
+    return reconcile.provider_reconcile(provider_id=provider_id)

@@ -1,18 +1,16 @@
 """Work against upstreams, run by Celery tasks (never in a customer's request):
-status sync, forwarding the customer's setStatus, reconciling unknown outcomes.
+status sync and forwarding the customer's setStatus (reconciling unknown
+outcomes is `reseller.activations.reconcile`).
 
 Everything is found again from the database each run, so a lost task or a
 killed worker only delays it.
 """
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from reseller.activations import money
 from reseller.activations.lifecycle import activation_apply_upstream
 from reseller.models import Activation
 from upstream.models import Provider
@@ -165,135 +163,4 @@ def activations_pending_forward(*, limit: int = 500) -> list[int]:
         Activation.objects.filter(upstream_pending__in=list(FORWARD))
         .order_by("id")
         .values_list("id", flat=True)[:limit]
-    )
-
-
-# --- unknown outcomes -----------------------------------------------------------------------
-
-
-def provider_reconcile(*, provider_id: int) -> dict:
-    """Find numbers the upstream sold us that no order owns (a purchase whose
-    answer was lost) and cancel them; book a loss where a code already came
-    (the upstream bills it). Unknown orders no upstream number turned up for
-    within a lifetime are closed as 'not bought'."""
-    provider = Provider.objects.get(pk=provider_id)
-    unknown = list(
-        Activation.objects.filter(provider_id=provider_id, state=State.UNKNOWN, upstream_pending=Pending.RECONCILE)
-        .select_related("service")
-        .order_by("created_at")
-    )
-    report = {"orphans": 0, "cancelled": 0, "losses": 0, "closed": 0}
-    client = client_for(provider)
-    for activation in [a for a in unknown if a.upstream_id]:  # it answered late: we know the number
-        unknown.remove(activation)
-        _reconcile_known(client, provider, activation, report)
-    if client.supports_active_list and unknown:
-        # Every row that buys with the same upstream account owns its numbers (the account's
-        # active list shows them all): never cancel another row's live activation.
-        siblings = Provider.objects.filter(base_url=provider.base_url, api_key=provider.api_key)
-        owned = set(
-            Activation.objects.filter(provider__in=siblings)
-            .exclude(upstream_id="")
-            .values_list("upstream_id", flat=True)
-        )
-        for item in client.active_activations():
-            if item.upstream_id in owned:
-                continue
-            report["orphans"] += 1
-            match = next(
-                (a for a in unknown if a.service.code == str(item.raw.get("serviceCode", a.service.code))), None
-            )
-            if match is not None:
-                unknown.remove(match)
-                Activation.objects.filter(pk=match.pk).update(upstream_id=item.upstream_id, phone=item.phone)
-            if item.state == UpstreamState.CODE:
-                amount = match.cost_pkr if match is not None else None
-                money.book_loss(
-                    provider=provider,
-                    amount=amount,
-                    key=f"orphan:{provider_id}:{item.upstream_id}:loss",
-                    memo=f"orphan upstream activation {item.upstream_id} (unknown outcome)",
-                )
-                report["losses"] += 1
-            try:
-                client.set_status(item.upstream_id, SetStatus.CANCEL)
-                report["cancelled"] += 1
-            except ProviderError as exc:
-                log.info("cancel of orphan %s at provider %s failed: %r", item.upstream_id, provider.slot, exc)
-                continue
-            if match is not None:
-                Activation.objects.filter(pk=match.pk).update(
-                    upstream_pending="", failure="timeout; number found upstream and cancelled"
-                )
-    window = timezone.now() - timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS + 300)
-    for activation in unknown:
-        if activation.created_at > window:
-            continue
-        if client.supports_active_list:
-            note = "unknown outcome; no number found upstream"
-        else:
-            # We cannot see whether the upstream sold the number: the customer was refunded,
-            # so the possible charge is booked as our loss (shared decision #15).
-            money.book_loss(
-                provider=provider,
-                amount=activation.cost_pkr,
-                key=f"activation:{activation.pk}:loss",
-                memo=f"activation #{activation.pk}: unknown outcome, cannot be reconciled",
-            )
-            report["losses"] += 1
-            note = "unknown outcome; cannot be reconciled with this protocol: cost booked as a loss"
-        report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
-            upstream_pending="", failure=note
-        )
-    return report
-
-
-def _reconcile_known(client, provider: Provider, activation: Activation, report: dict) -> None:
-    """An unknown order whose number we learnt (a late answer): ask about it, cancel it,
-    book a loss if a code already reached it."""
-    try:
-        status = client.status(activation.upstream_id)
-    except UnknownActivation:
-        status = StatusResult(state=UpstreamState.CANCELLED)
-    except ProviderError as exc:
-        log.info("status of late number %s failed: %r", activation.upstream_id, exc)
-        return  # next run
-    if status.state == UpstreamState.CODE:
-        money.book_loss(
-            provider=provider,
-            amount=activation.cost_pkr,
-            key=f"activation:{activation.pk}:loss",
-            memo=f"activation #{activation.pk}: late number had a code",
-        )
-        report["losses"] += 1
-    if status.state not in (UpstreamState.CANCELLED, UpstreamState.FINISHED):
-        try:
-            client.set_status(activation.upstream_id, SetStatus.CANCEL)
-            report["cancelled"] += 1
-        except UnknownActivation:
-            pass
-        except ProviderError as exc:
-            log.info("cancel of late number %s failed: %r", activation.upstream_id, exc)
-            return  # next run
-    report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
-        upstream_pending="", failure="unknown outcome; the late number was cancelled upstream"
-    )
-
-
-def _owner_of(item, unknown: list[Activation]) -> Activation | None:
-    """The unknown order an orphan belongs to: by the orderId we sent (`act<id>`)
-    where the upstream reports it, else the oldest unknown order of its service."""
-    order_ref = str(item.raw.get("orderId") or "")
-    if order_ref:
-        return next((a for a in unknown if f"act{a.pk}" == order_ref), None)
-    service = str(item.raw.get("serviceCode") or "")
-    return next((a for a in unknown if not service or a.service.code == service), None)
-
-
-def providers_to_reconcile() -> list[int]:
-    return list(
-        Activation.objects.filter(state=State.UNKNOWN, upstream_pending=Pending.RECONCILE)
-        .values_list("provider_id", flat=True)
-        .distinct()
-        .order_by()
     )

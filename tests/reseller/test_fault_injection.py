@@ -13,7 +13,8 @@ from django.utils import timezone
 from billing.models import Hold
 from billing.verify import ledger_verify
 from reseller.activations.lifecycle import activations_expire_due
-from reseller.activations.sync import activation_forward_upstream, provider_reconcile, provider_sync_statuses
+from reseller.activations.reconcile import provider_reconcile
+from reseller.activations.sync import activation_forward_upstream, provider_sync_statuses
 from reseller.models import Activation
 from tests.reseller.conftest import balance_of, deliver_sms
 from upstream.models import Provider, SandboxActivation

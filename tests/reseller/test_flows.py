@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from reseller.activations.lifecycle import activations_expire_due
-from reseller.activations.sync import provider_reconcile
+from reseller.activations.reconcile import provider_reconcile
 from reseller.models import Activation
 from tests.reseller.conftest import account, age, balance_of, deliver_sms
 from upstream.models import Offer, SandboxActivation

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from reseller.activations.sync import provider_reconcile
+from reseller.activations.reconcile import provider_reconcile
 from reseller.models import Activation
 from tests.fakes.otpbuddy import FakeOtpBuddy
 from tests.fakes.sms_activate_compat import FakeSmsActivateCompat

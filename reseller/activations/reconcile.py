@@ -1,0 +1,286 @@
+"""Reconciliation: settling purchases whose outcome is unknown (docs/activations.md).
+
+A purchase that timed out (or whose process died) released the customer's hold
+and became `unknown`: the upstream may still have sold us the number. This
+module finds such numbers and cancels them, booking a loss where a code already
+reached them (the upstream bills it). The one rule it never breaks: **a number
+an order in flight may own is never touched.** An order in flight looks exactly
+like an orphan from outside (its upstream call returned, its phase 3 has not
+committed yet), so a live upstream number is only treated as ours to cancel when
+
+- it carries our order reference (`act<id>`, sent as SMS-Activate's `orderId`)
+  naming an order of ours that is over (`unknown`, or ended without a number):
+  that order is provably its owner, and an `unknown` one is linked to it; or
+- it carries no reference, was first seen unowned at least
+  `orphan_min_age()` ago (longer than any purchase can take), and every purchase
+  at that upstream account that began before it was first seen has ended. Such a
+  number is cancelled but linked to no order: without a reference, which of our
+  unknown orders it belonged to cannot be proven.
+
+A number whose reference names anything else (an order still `requesting`, a
+live one, a reference that is not ours) is left alone.
+"""
+
+import logging
+import re
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from reseller.activations import money
+from reseller.models import Activation, UpstreamOrphan
+from upstream.models import Provider
+from upstream.providers import client_for
+from upstream.providers.base import ActiveActivation, ProviderError, SetStatus, StatusResult, UnknownActivation
+from upstream.providers.base import UpstreamState as Up
+
+log = logging.getLogger(__name__)
+State = Activation.State
+Pending = Activation.Upstream
+Outcome = UpstreamOrphan.Outcome
+ORDER_REF = re.compile(r"act(\d{1,18})")
+# How far apart the clocks of the web and worker hosts may be.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+def order_ref(activation_id: int) -> str:
+    """The reference a purchase sends upstream (`orderId`) and finds again in the active list."""
+    return f"act{activation_id}"
+
+
+def orphan_min_age() -> timedelta:
+    """How long a number without our reference must stay unowned before it may be cancelled."""
+    return timedelta(seconds=settings.PURCHASE_DEADLINE_SECONDS) + 2 * CLOCK_SKEW
+
+
+def provider_reconcile(*, provider_id: int) -> dict:
+    """One reconciliation pass for one provider. Returns what it did:
+    orphans (unowned numbers looked at), cancelled, losses, closed (unknown orders settled),
+    waiting (numbers left alone for now: too young, or a purchase still in flight)."""
+    provider = Provider.objects.get(pk=provider_id)
+    unknown = list(
+        Activation.objects.filter(provider_id=provider_id, state=State.UNKNOWN, upstream_pending=Pending.RECONCILE)
+        .select_related("service")
+        .order_by("created_at")
+    )
+    report = {"orphans": 0, "cancelled": 0, "losses": 0, "closed": 0, "waiting": 0}
+    client = client_for(provider)
+    for activation in [a for a in unknown if a.upstream_id]:  # it answered late: we know the number
+        unknown.remove(activation)
+        _reconcile_known(client, provider, activation, report)
+    open_sightings = UpstreamOrphan.objects.filter(provider_id=provider_id, resolved_at__isnull=True)
+    if client.supports_active_list and (unknown or open_sightings.exists()):
+        try:
+            listing = client.active_activations()
+        except ProviderError as exc:
+            log.info("reconcile: active list of provider slot %s failed: %r", provider.slot, exc)
+            return report  # next run
+        _reconcile_listing(client, provider, listing, unknown, report)
+    _close_unfound(provider, unknown, report, listed=client.supports_active_list)
+    return report
+
+
+def _siblings(provider: Provider):
+    """Every row that buys with this upstream account: the account's active list shows all their numbers."""
+    return Provider.objects.filter(base_url=provider.base_url, api_key=provider.api_key)
+
+
+def _reconcile_listing(
+    client, provider: Provider, listing: list[ActiveActivation], unknown: list[Activation], report: dict
+) -> None:
+    siblings = _siblings(provider)
+    listed = {item.upstream_id: item for item in listing}
+    # Ownership is read after the listing: a purchase that recorded its number meanwhile is seen.
+    owned = set(
+        Activation.objects.filter(provider__in=siblings, upstream_id__in=list(listed)).values_list(
+            "upstream_id", flat=True
+        )
+    )
+    now = timezone.now()
+    open_rows = {o.upstream_id: o for o in UpstreamOrphan.objects.filter(provider=provider, resolved_at__isnull=True)}
+    for upstream_id, sighting in open_rows.items():
+        if upstream_id in owned or upstream_id not in listed:
+            _resolve(sighting, Outcome.OWNED if upstream_id in owned else Outcome.GONE, now)
+    by_ref = {order_ref(a.pk): a for a in unknown}
+    for item in listing:
+        if item.upstream_id in owned:
+            continue
+        ref = str(item.raw.get("orderId") or "")
+        if ref:
+            owner = by_ref.get(ref) or _ended_owner(ref, siblings)
+            if owner is None:
+                continue  # in flight, live, or not one of ours: never touched
+            report["orphans"] += 1
+            if owner in unknown:
+                unknown.remove(owner)
+            _cancel_orphan(client, provider, item, owner, report)
+            continue
+        report["orphans"] += 1
+        sighting = open_rows.get(item.upstream_id)
+        if sighting is None:
+            sighting, _ = UpstreamOrphan.objects.get_or_create(
+                provider=provider,
+                upstream_id=item.upstream_id,
+                defaults={"phone": item.phone, "service_code": str(item.raw.get("serviceCode") or "")[:32]},
+            )
+        if sighting.resolved_at is not None or not _may_cancel(sighting, siblings, now):
+            report["waiting"] += 1
+            continue
+        _cancel_orphan(client, provider, item, None, report, sighting=sighting, unknown=unknown)
+
+
+def _ended_owner(ref: str, siblings) -> Activation | None:
+    """Our order a reference names, when that order is over without a number of its own
+    (the number is provably its orphan); None for anything else."""
+    match = ORDER_REF.fullmatch(ref)
+    if match is None:
+        return None
+    return (
+        Activation.objects.filter(pk=int(match.group(1)), provider__in=siblings, upstream_id="")
+        .filter(Q(state__in=Activation.ENDED_STATES))
+        .first()
+    )
+
+
+def _may_cancel(sighting: UpstreamOrphan, siblings, now) -> bool:
+    """A number without our reference: old enough, and no purchase that began before it was
+    first seen is still in flight at this account (that purchase may be about to record it)."""
+    if now - sighting.first_seen_at < orphan_min_age():
+        return False
+    in_flight = Activation.objects.filter(
+        provider__in=siblings, state=State.REQUESTING, created_at__lte=sighting.first_seen_at + CLOCK_SKEW
+    )
+    if in_flight.exists():
+        return False
+    # Recorded since the listing was read?
+    return not Activation.objects.filter(provider__in=siblings, upstream_id=sighting.upstream_id).exists()
+
+
+def _cancel_orphan(
+    client,
+    provider: Provider,
+    item: ActiveActivation,
+    owner: Activation | None,
+    report: dict,
+    *,
+    sighting: UpstreamOrphan | None = None,
+    unknown: list[Activation] = (),
+) -> None:
+    """Book the loss if a code reached it, cancel it upstream, settle its owner (when proven)."""
+    if owner is not None:
+        Activation.objects.filter(pk=owner.pk, upstream_id="").update(upstream_id=item.upstream_id, phone=item.phone)
+    had_code = item.state == Up.CODE
+    if had_code:
+        # An owner's loss has the key its late-number path would use: a retried pass books it once.
+        money.book_loss(
+            provider=provider,
+            amount=owner.cost_pkr if owner is not None else _listed_cost(provider, item, unknown),
+            key=f"activation:{owner.pk}:loss" if owner is not None else f"orphan:{provider.pk}:{item.upstream_id}:loss",
+            memo=f"orphan upstream activation {item.upstream_id} had a code (unknown outcome)",
+        )
+        report["losses"] += 1
+    try:
+        client.set_status(item.upstream_id, SetStatus.CANCEL)
+    except UnknownActivation:
+        pass  # gone meanwhile
+    except ProviderError as exc:
+        log.info("cancel of orphan %s at provider %s failed: %r", item.upstream_id, provider.slot, exc)
+        return  # next run
+    report["cancelled"] += 1
+    if sighting is not None:
+        _resolve(sighting, Outcome.LOSS if had_code else Outcome.CANCELLED, timezone.now())
+    if owner is not None:
+        report["closed"] += Activation.objects.filter(pk=owner.pk, upstream_pending=Pending.RECONCILE).update(
+            upstream_pending="", failure="timeout; number found upstream and cancelled"
+        )
+
+
+def _listed_cost(provider: Provider, item: ActiveActivation, unknown: list[Activation]) -> Decimal | None:
+    """What the upstream bills for an orphan linked to no order: its listed cost where the
+    list shows one, else the cost of an unknown order of the same service."""
+    try:
+        listed = Decimal(str(item.raw.get("activationCost")))
+        if listed.is_finite() and listed >= 0:
+            return provider.to_pkr(listed)
+    except InvalidOperation:
+        pass
+    service = str(item.raw.get("serviceCode") or "")
+    same = [a for a in unknown if a.service.code == service] or list(unknown)
+    if not same:
+        log.warning("orphan %s at provider %s had a code; its cost is unknown", item.upstream_id, provider.slot)
+        return None
+    return same[0].cost_pkr
+
+
+def _resolve(sighting: UpstreamOrphan, outcome: str, now) -> None:
+    UpstreamOrphan.objects.filter(pk=sighting.pk, resolved_at__isnull=True).update(outcome=outcome, resolved_at=now)
+    sighting.outcome, sighting.resolved_at = outcome, now
+
+
+def _close_unfound(provider: Provider, unknown: list[Activation], report: dict, *, listed: bool) -> None:
+    """Unknown orders no number turned up for within a lifetime are closed as 'not bought'
+    (where the upstream lists its numbers) or as a loss (where it cannot be asked)."""
+    window = timezone.now() - timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS + 300)
+    for activation in unknown:
+        if activation.created_at > window:
+            continue
+        if listed:
+            note = "unknown outcome; no number of its own found upstream"
+        else:
+            # We cannot see whether the upstream sold the number: the customer was refunded,
+            # so the possible charge is booked as our loss (shared decision #15).
+            money.book_loss(
+                provider=provider,
+                amount=activation.cost_pkr,
+                key=f"activation:{activation.pk}:loss",
+                memo=f"activation #{activation.pk}: unknown outcome, cannot be reconciled",
+            )
+            report["losses"] += 1
+            note = "unknown outcome; cannot be reconciled with this protocol: cost booked as a loss"
+        report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
+            upstream_pending="", failure=note
+        )
+
+
+def _reconcile_known(client, provider: Provider, activation: Activation, report: dict) -> None:
+    """An unknown order whose number we learnt (a late answer): ask about it, cancel it,
+    book a loss if a code already reached it."""
+    try:
+        status = client.status(activation.upstream_id)
+    except UnknownActivation:
+        status = StatusResult(state=Up.CANCELLED)
+    except ProviderError as exc:
+        log.info("status of late number %s failed: %r", activation.upstream_id, exc)
+        return  # next run
+    if status.state == Up.CODE:
+        money.book_loss(
+            provider=provider,
+            amount=activation.cost_pkr,
+            key=f"activation:{activation.pk}:loss",
+            memo=f"activation #{activation.pk}: late number had a code",
+        )
+        report["losses"] += 1
+    if status.state not in (Up.CANCELLED, Up.FINISHED):
+        try:
+            client.set_status(activation.upstream_id, SetStatus.CANCEL)
+            report["cancelled"] += 1
+        except UnknownActivation:
+            pass
+        except ProviderError as exc:
+            log.info("cancel of late number %s failed: %r", activation.upstream_id, exc)
+            return  # next run
+    report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
+        upstream_pending="", failure="unknown outcome; the late number was cancelled upstream"
+    )
+
+
+def providers_to_reconcile() -> list[int]:
+    """Providers with unknown orders to settle, or unowned numbers still being watched."""
+    with_unknown = Activation.objects.filter(state=State.UNKNOWN, upstream_pending=Pending.RECONCILE).values_list(
+        "provider_id", flat=True
+    )
+    watched = UpstreamOrphan.objects.filter(resolved_at__isnull=True).values_list("provider_id", flat=True)
+    return sorted(set(with_unknown.distinct().order_by()) | set(watched.distinct().order_by()))
