@@ -15,3 +15,8 @@ max_requests = 20000
 max_requests_jitter = 2000
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "0") == "1" else None
 errorlog = "-"
+# Every line masks api_key=... (the access log, and the request lines gunicorn quotes when it refuses one).
+logger_class = "reseller.gunicorn_logging.MaskingLogger"
+# The longest request line gunicorn accepts (its maximum; the default is 4094): a longer one gets
+# gunicorn's HTTP 414 before Django runs (docs/protocol.md "Refused before the protocol").
+limit_request_line = 8190

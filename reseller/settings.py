@@ -5,6 +5,7 @@ in-process, a local-memory cache. Production sets DATABASE_URL (PostgreSQL),
 CELERY_BROKER_URL and REDIS_URL (Redis).
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -195,12 +196,50 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Every line masks `api_key=...` (accounts/redaction.py); gunicorn's own lines: gunicorn.conf.py.
+    "filters": {"redact_api_keys": {"()": "accounts.redaction.RedactApiKeyFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_api_keys"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own handlers for these (the dev server's request lines; admin e-mails) would skip the mask.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+
+# --- Abuse limits ------------------------------------------------------------------
+# docs/settings.md, decisions.md "Abuse limits". Rates are `limits` strings: "50/second",
+# "20/10minutes", several joined by ";"; empty or 0 switches that limit off.
+import limits as _limits  # noqa: E402
+
+RATE_LIMIT_PER_KEY = env.str("RATE_LIMIT_PER_KEY", default="50/second")
+RATE_LIMIT_PER_IP = env.str("RATE_LIMIT_PER_IP", default="100/second")
+# Unknown (well-formed) keys from one IP within the window; the N-th locks the IP out for the window.
+RATE_LIMIT_BAD_KEYS_PER_IP = env.str("RATE_LIMIT_BAD_KEYS_PER_IP", default="20/10minutes")
+# How long a key found unknown is answered BAD_KEY without a database query (0: never remembered).
+UNKNOWN_KEY_CACHE_SECONDS = env.int("UNKNOWN_KEY_CACHE_SECONDS", default=60)
+# The counters: Redis (shared by every worker) in production, this process's memory otherwise.
+RATE_LIMIT_STORAGE_URL = env.str("RATE_LIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
+for _rate in (RATE_LIMIT_PER_KEY, RATE_LIMIT_PER_IP, RATE_LIMIT_BAD_KEYS_PER_IP):
+    if _rate.strip() not in ("", "0"):
+        _limits.parse_many(_rate)  # a typo fails at start-up, not on the first request
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (0: the peer address is the client).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Admin login lockout (django-axes): failures per username+IP, then refused for the cool-off;
+# attempts are kept in the database (shared by every worker, visible in the admin).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "reseller.client_ip.client_ip"

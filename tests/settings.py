@@ -18,6 +18,11 @@ from reseller.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 STATIC_ROOT = None  # nothing collected in tests; whitenoise then serves nothing and stays quiet
+# The API's abuse limits are ON by default (reseller/settings.py); off here, since most tests send
+# every request from 127.0.0.1 (fuzzing, benchmarks-in-miniature). tests/reseller/protocol/
+# test_abuse_limits.py switches them on (`abuse_limits` fixture) and the gunicorn tests run the defaults.
+RATE_LIMIT_PER_KEY = RATE_LIMIT_PER_IP = RATE_LIMIT_BAD_KEYS_PER_IP = ""
+UNKNOWN_KEY_CACHE_SECONDS = 0
 
 # Two checkouts on one machine (a developer's tree and a CI clone) must not share a test database.
 import hashlib  # noqa: E402

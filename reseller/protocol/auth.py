@@ -4,6 +4,9 @@ It runs on every request, so it is a single hand-written, parametrised query
 (customer and wallet joined by the key's digest) instead of the ORM: compiling
 and instantiating two model rows cost three times the database round trip.
 The full Customer is loaded only when an action asks for it.
+
+Before the query, the abuse limits (reseller/protocol/throttle.py) may refuse the key:
+over its rate, or found unknown lately (a repeated bad key costs no query).
 """
 
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from accounts.errors import AccountBlocked
 from accounts.keys import digest, is_well_formed
 from accounts.models import Customer
 from billing.models import LedgerAccount
+from reseller.protocol import throttle
 from reseller.protocol.errors import BadKey
 
 # Table names come from model metadata, never from input; the digest is a bound parameter.
@@ -45,16 +49,20 @@ class Principal:
         return Customer.objects.get(pk=self.customer_id)
 
 
-def authenticate(api_key: str | None) -> Principal:
+def authenticate(api_key: str | None, ip: str = "") -> Principal:
     """Raises BadKey for a missing, malformed or unknown key (a malformed one
-    never reaches the database) and AccountBlocked for a blocked or inactive
-    customer."""
+    never reaches the database), AccountBlocked for a blocked or inactive
+    customer, RateLimited when the key is over its rate. `ip` is the caller's
+    address: unknown keys count against it."""
     if not is_well_formed(api_key):
         raise BadKey()
+    key_digest = digest(api_key)
+    throttle.check_key(key_digest, ip)
     with connection.cursor() as cursor:
-        cursor.execute(_SQL, [digest(api_key)])
+        cursor.execute(_SQL, [key_digest])
         row = cursor.fetchone()
     if row is None:
+        throttle.key_unknown(key_digest, ip)
         raise BadKey()
     customer_id, is_blocked, is_active, wallet_id, balance, held = row
     if is_blocked or not is_active:

@@ -14,8 +14,8 @@ from reseller.activations import errors as act
 from reseller.protocol.actions import activations, catalogue
 from reseller.protocol.actions.balance import get_balance
 from reseller.protocol.context import Call
-from reseller.protocol.errors import BadKey, ErrorTable, UnknownAction, json_status, token
-from reseller.protocol.render import Reply, Token
+from reseller.protocol.errors import BadKey, ErrorTable, RateLimited, UnknownAction, json_status, token
+from reseller.protocol.render import JSON_CONTENT_TYPE, TEXT_CONTENT_TYPE, Reply, Token
 
 Action = Callable[[Call], Reply]
 
@@ -29,6 +29,7 @@ class Endpoint:
     name: str
     actions: Mapping[str, Action]
     errors: ErrorTable
+    content_type: str = TEXT_CONTENT_TYPE  # of its replies (HEAD/OPTIONS answer with it, empty)
 
 
 # The plain-text endpoints share their tokens for the common errors.
@@ -36,6 +37,7 @@ TOKEN_ERRORS = {
     BadKey: token("BAD_KEY"),
     AccountBlocked: token("ACCOUNT_BLOCKED"),
     UnknownAction: token("BAD_ACTION"),
+    RateLimited: token("TOO_MANY_REQUESTS"),
 }
 
 
@@ -106,9 +108,11 @@ RENTAL_HANDLER = Endpoint(
             BadKey: json_status("401", "Invalid API key."),
             AccountBlocked: json_status("403", "Account is blocked or inactive."),
             UnknownAction: json_status("400", lambda exc: f"Unknown action: {exc.action[:MAX_ECHOED_ACTION]}"),
+            RateLimited: json_status("429", "Too many requests."),
         },
         generic=json_status("500", "Database error: internal error"),
     ),
+    content_type=JSON_CONTENT_TYPE,
 )
 
 EMAIL_HANDLER = Endpoint(
@@ -119,7 +123,9 @@ EMAIL_HANDLER = Endpoint(
             BadKey: json_status("401", "BAD_KEY"),
             AccountBlocked: json_status("403", "ACCOUNT_BLOCKED"),
             UnknownAction: json_status("400", "BAD_ACTION"),
+            RateLimited: json_status("429", "TOO_MANY_REQUESTS"),
         },
         generic=json_status("500", "Database error"),
     ),
+    content_type=JSON_CONTENT_TYPE,
 )

@@ -14,6 +14,11 @@ class BadKey(ProtocolError):
     """The API key is missing, malformed or unknown."""
 
 
+class RateLimited(ProtocolError):
+    """Too many requests from this key or IP, or this IP sent too many unknown keys
+    (reseller/protocol/throttle.py); answered without running any action."""
+
+
 class UnknownAction(ProtocolError):
     def __init__(self, action: str | None):
         super().__init__(action)

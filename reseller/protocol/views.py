@@ -3,6 +3,11 @@
 Nothing escapes as a 500: domain errors map through the endpoint's table,
 anything else is logged with its traceback and answered with the endpoint's
 generic error.
+
+Only GET and POST (and the other methods a PHP script treats alike) run an action.
+HEAD and OPTIONS never do: a HEAD caller never sees the body, so a `getNumber` sent as
+HEAD would buy a number nobody receives (decisions.md "HEAD and OPTIONS"). They are
+answered at once, touching neither the database nor the limits.
 """
 
 import logging
@@ -10,6 +15,8 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from reseller.client_ip import client_ip
+from reseller.protocol import throttle
 from reseller.protocol.auth import authenticate
 from reseller.protocol.context import Call
 from reseller.protocol.endpoints import Endpoint
@@ -20,9 +27,15 @@ from reseller.protocol.render import Reply, render
 log = logging.getLogger("reseller.protocol")
 
 
+ALLOWED_METHODS = "GET, POST, HEAD, OPTIONS"
+INERT_METHODS = ("HEAD", "OPTIONS")
+
+
 def _dispatch(request: HttpRequest, endpoint: Endpoint) -> Reply:
+    ip = client_ip(request)
+    throttle.check_ip(ip)
     params = Params.from_request(request)
-    principal = authenticate(params.get("api_key"))
+    principal = authenticate(params.get("api_key"), ip)
     action = params.get("action")
     handler = endpoint.actions.get(action) if action is not None else None
     if handler is None:
@@ -33,6 +46,8 @@ def _dispatch(request: HttpRequest, endpoint: Endpoint) -> Reply:
 def endpoint_view(endpoint: Endpoint):
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
+        if request.method in INERT_METHODS:
+            return _inert(request, endpoint)
         try:
             reply = _dispatch(request, endpoint)
         except Exception as exc:  # noqa: BLE001 - the wire must never see a traceback
@@ -45,3 +60,11 @@ def endpoint_view(endpoint: Endpoint):
 
     view.__name__ = f"{endpoint.name}_view"
     return view
+
+
+def _inert(request: HttpRequest, endpoint: Endpoint) -> HttpResponse:
+    """HEAD/OPTIONS: HTTP 200, the endpoint's content type, no body; OPTIONS adds `Allow`."""
+    response = HttpResponse(b"", content_type=endpoint.content_type)
+    if request.method == "OPTIONS":
+        response["Allow"] = ALLOWED_METHODS
+    return response

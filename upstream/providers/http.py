@@ -34,12 +34,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import threading
 import time
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import urlencode
 
 import requests
 import urllib3
@@ -47,6 +46,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from accounts.redaction import RedactApiKeyFilter, redact, scrub  # noqa: F401 - re-exported
 from upstream.providers.base import BadResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 
 if TYPE_CHECKING:
@@ -62,40 +62,6 @@ MAX_BODY_BYTES = 1024 * 1024
 EXCERPT_CHARS = 200
 USER_AGENT = "sms-reseller/0.1"
 _CHUNK = 64 * 1024
-_MIN_SECRET_LEN = 6  # shorter "keys" (tests) are not scrubbed as bare substrings, only as api_key=...
-
-_API_KEY_PARAM = re.compile(r"((?:api_key|userkey)=)[^&#\s'\"]*", re.IGNORECASE)
-
-
-# --- redaction ---------------------------------------------------------------------
-
-
-def scrub(text: str, secret: str) -> str:
-    """`text` with every occurrence of `secret` (as is or URL-encoded) replaced by `***`."""
-    if secret and len(secret) >= _MIN_SECRET_LEN:
-        for form in {secret, quote_plus(secret)}:
-            text = text.replace(form, "***")
-    return text
-
-
-def redact(text: str, secret: str = "") -> str:
-    """`text` with every `api_key=<value>` and every occurrence of `secret` replaced by `***`."""
-    return scrub(_API_KEY_PARAM.sub(r"\1***", text), secret)
-
-
-class RedactApiKeyFilter(logging.Filter):
-    """Rewrites a record's message with `api_key=...` redacted (urllib3 logs full request URLs at DEBUG)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a malformed record is not ours to break; drop its arguments
-            message = str(record.msg)
-        if "api_key" in message.lower() or "userkey" in message.lower():
-            record.msg, record.args = redact(message), None
-        return True
-
-
 _REDACT_FILTER = RedactApiKeyFilter()
 for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "urllib3.response"):
     logging.getLogger(_name).addFilter(_REDACT_FILTER)
