@@ -2,6 +2,9 @@
 
 import os
 
+# gunicorn is production serving: never the embedded run's insecure defaults, even on SQLite.
+os.environ.setdefault("EMBEDDED", "0")
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))

@@ -21,7 +21,12 @@ def bench_env(port: int, **extra: str) -> dict:
         "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
         "DEBUG": "0",
         "BENCH_VIEWS": "1",
-        "SECRET_KEY": "bench",
+        # Production settings (gunicorn is never the embedded run): a real key, explicit hosts,
+        # plain HTTP on loopback, the fake upstream on 127.0.0.1.
+        "SECRET_KEY": "bench-secret-key-not-for-production-" + "Qm4Zt8Vw2Kx6Ny1Pb5Hc9Jd3",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "UPSTREAM_ALLOW_PRIVATE_URLS": "1",
         "DJANGO_SETTINGS_MODULE": "reseller.settings",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         **extra,

@@ -1,6 +1,7 @@
 from billing.money import InvalidAmount
 
 __all__ = [
+    "BalanceOutOfRange",
     "BillingError",
     "HoldAlreadyResolved",
     "HoldExpired",
@@ -16,6 +17,10 @@ class BillingError(Exception):
 
 class InsufficientFunds(BillingError):
     """The wallet's available balance (balance minus open holds) is too low."""
+
+
+class BalanceOutOfRange(BillingError):
+    """The transfer would carry an account's balance (or held sum) past the ledger columns' range."""
 
 
 class IdempotencyConflict(BillingError):

@@ -9,7 +9,6 @@ writer). No row lock is held across anything slow: an upstream call happens
 between two of these transactions, never inside one.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,9 +20,9 @@ from django.utils import timezone
 
 from accounts.errors import AccountBlocked
 from accounts.models import Customer
-from billing.errors import HoldAlreadyResolved, HoldExpired, IdempotencyConflict, InsufficientFunds
+from billing.errors import BalanceOutOfRange, HoldAlreadyResolved, HoldExpired, IdempotencyConflict, InsufficientFunds
 from billing.models import Hold, LedgerAccount, MarkupRule, Transfer
-from billing.money import MAX_AMOUNT, ZERO, parse_amount
+from billing.money import MAX_AMOUNT, ZERO, parse_amount, parse_decimal
 
 SYSTEM_KINDS = {
     LedgerAccount.Kind.CASH,
@@ -95,15 +94,36 @@ def _apply(deltas: dict[int, tuple[Decimal, Decimal]]) -> None:
 
     A change that lowers an account's available money is conditional: it
     matches no row, and raises InsufficientFunds, unless the account may go
-    negative or still has enough available when the UPDATE runs.
+    negative or still has enough available when the UPDATE runs. A change that
+    would carry a balance or the held sum past what the columns hold (MAX_AMOUNT,
+    either sign) matches no row either and raises BalanceOutOfRange: PostgreSQL
+    would fail the statement ("numeric field overflow"), SQLite would store a float.
     """
     for account_id in sorted(deltas):
         d_balance, d_held = deltas[account_id]
         qs = LedgerAccount.objects.filter(pk=account_id)
         if d_balance - d_held < 0:
             qs = qs.filter(Q(allow_negative=True) | Q(balance__gte=F("held") + (d_held - d_balance)))
+        if d_balance > 0:
+            qs = qs.filter(balance__lte=MAX_AMOUNT - d_balance)
+        elif d_balance < 0:
+            qs = qs.filter(balance__gte=-MAX_AMOUNT - d_balance)
+        if d_held > 0:
+            qs = qs.filter(held__lte=MAX_AMOUNT - d_held)
         if not qs.update(balance=F("balance") + d_balance, held=F("held") + d_held):
-            raise InsufficientFunds(f"available balance of account {account_id} is too low")
+            _refused(account_id, d_balance, d_held)
+
+
+def _refused(account_id: int, d_balance: Decimal, d_held: Decimal) -> None:
+    """Why the conditional UPDATE of `_apply` matched no row: out of range, else not enough money."""
+    account = LedgerAccount.objects.filter(pk=account_id).only("code", "balance", "held").first()
+    if account is not None and (
+        abs(account.balance + d_balance) > MAX_AMOUNT or abs(account.held + d_held) > MAX_AMOUNT
+    ):
+        raise BalanceOutOfRange(
+            f"the balance of account {account.code} would pass the ledger's limit of {MAX_AMOUNT} PKR; nothing booked"
+        )
+    raise InsufficientFunds(f"available balance of account {account_id} is too low")
 
 
 def _replay_transfer(existing: Transfer, *, source, destination, amount, kind) -> TransferOutcome:
@@ -342,29 +362,18 @@ _SCOPE_TARGET = {
     MarkupRule.Scope.SERVICE: "service",
     MarkupRule.Scope.CUSTOMER: "customer",
 }
-_DECIMAL_RE = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,2})?")
 PERCENT_MAX = Decimal("99999.99")  # the column's max_digits=7, decimal_places=2
 ROUND_TO_MAX = Decimal("999999.99")  # max_digits=8, decimal_places=2
 
 
-def _markup_number(value: object, *, name: str, minimum: Decimal, above: bool, maximum: Decimal) -> Decimal:
-    """parse_amount's strictness (no float/bool/exponent/grouping, at most two decimals), but
-    zero and negatives are judged by `minimum` (`above`: strictly greater than it)."""
-    if isinstance(value, bool | float):
-        raise ValueError(f"{name} must be a decimal string, not {type(value).__name__}")
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{name} must be finite")
-        value = format(value, "f")
-    elif isinstance(value, int):
-        value = str(value)
-    if not isinstance(value, str) or not _DECIMAL_RE.fullmatch(value.strip()):
-        raise ValueError(f"invalid {name} {value!r}: use digits with at most two decimals, e.g. 12.50")
-    number = Decimal(value.strip()).quantize(Decimal("0.01"))
+def _markup_number(
+    value: object, *, name: str, minimum: Decimal, above: bool, maximum: Decimal, unit: str = " PKR"
+) -> Decimal:
+    """parse_decimal's grammar (no float/bool/exponent/grouping, at most two decimals, within
+    `maximum`), with zero and negatives judged by `minimum` (`above`: strictly greater than it)."""
+    number = parse_decimal(value, name=name, maximum=maximum, unit=unit)
     if number < minimum or (above and number == minimum):
         raise ValueError(f"{name} must be {'above' if above else 'at least'} {minimum}, got {number}")
-    if number > maximum:
-        raise ValueError(f"{name} must be at most {maximum}, got {number}")
     return number
 
 
@@ -426,7 +435,7 @@ def markup_set(
     values = {}
     if percent is not None:
         values["percent"] = _markup_number(
-            percent, name="percent", minimum=Decimal("-100"), above=True, maximum=PERCENT_MAX
+            percent, name="percent", minimum=Decimal("-100"), above=True, maximum=PERCENT_MAX, unit="%"
         )
     if fixed is not None:
         values["fixed"] = _markup_number(fixed, name="fixed", minimum=ZERO, above=False, maximum=MAX_AMOUNT)

@@ -2,7 +2,8 @@
 
 The defaults give the *embedded* run: a SQLite file, Celery tasks executed
 in-process, a local-memory cache. Production sets DATABASE_URL (PostgreSQL),
-CELERY_BROKER_URL and REDIS_URL (Redis).
+CELERY_BROKER_URL and REDIS_URL (Redis), and must set SECRET_KEY and
+ALLOWED_HOSTS: outside the embedded run the server refuses to start without them.
 """
 
 from datetime import timedelta
@@ -10,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,9 +20,69 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-change-me")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# The embedded run (`make run`): a SQLite database, or EMBEDDED=1. Everything else is production
+# and must set SECRET_KEY and ALLOWED_HOSTS (checked in "Security (production)" below).
+# gunicorn.conf.py and the Docker image default EMBEDDED to 0, whatever the database.
+_DATABASE_URL = env.str("DATABASE_URL", default="")
+EMBEDDED = env.bool("EMBEDDED", default=not _DATABASE_URL or _DATABASE_URL.startswith("sqlite"))
+EMBEDDED_SECRET_KEY = "insecure-embedded-default-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=EMBEDDED_SECRET_KEY if EMBEDDED else "")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"] if EMBEDDED else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- Security (production) --------------------------------------------------
+# Outside the embedded run the server refuses to start without a real SECRET_KEY and explicit
+# ALLOWED_HOSTS, and defaults to HTTPS everywhere (redirect, HSTS, secure cookies), so that
+# `manage.py check --deploy` is clean with the production environment of docs/operations.md.
+MIN_SECRET_KEY_LENGTH = 50  # and 5 distinct characters: Django's own rule (security.W009)
+
+
+def _refuse(variable: str, problem: str) -> None:
+    error = ImproperlyConfigured(f"{variable} {problem} (outside the embedded run; see docs/settings.md)")
+    error.production_setting = variable  # manage.py prints these as one line
+    raise error
+
+
+if not EMBEDDED:
+    if not SECRET_KEY:
+        _refuse("SECRET_KEY", "is not set: use a random string of 50+ characters (secrets.token_urlsafe(50))")
+    if (
+        SECRET_KEY in (EMBEDDED_SECRET_KEY, "change-me")
+        or len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH
+        or len(set(SECRET_KEY)) < 5
+        or SECRET_KEY.startswith("django-insecure-")
+    ):
+        _refuse("SECRET_KEY", f"is too weak: use a random string of {MIN_SECRET_KEY_LENGTH}+ characters")
+    if not ALLOWED_HOSTS:
+        _refuse("ALLOWED_HOSTS", "is not set: list this server's host names, comma-separated")
+    if "*" in ALLOWED_HOSTS:
+        _refuse("ALLOWED_HOSTS", "must not be '*': list this server's host names, comma-separated")
+
+_PRODUCTION = not EMBEDDED
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_PRODUCTION)
+# The four protocol endpoints, the webhooks and /healthz answer plain HTTP too: customers'
+# software may be configured with http:// and must get its 200 and tokens (a redirect would
+# come after the key already crossed the wire anyway); load balancers probe over HTTP.
+SECURE_REDIRECT_EXEMPT = [
+    r"^stubs/(handler_api|cheap_handler|rental-handler|email_handler)\.php$",
+    r"^upstream/webhook/",
+    r"^healthz$",
+]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_PRODUCTION)
+# Behind a TLS-terminating proxy that sets this header (and strips it from clients), e.g.
+# SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto: requests carrying `<header>: https` are secure.
+_PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="").strip()
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+
+# Upstream provider URLs may point at private, loopback or link-local addresses only when this
+# is on: the embedded run (default), the test suite's fakes, a chain to a server on the operator's
+# own network. Checked when a URL is saved and again on every connection (upstream/urls.py).
+UPSTREAM_ALLOW_PRIVATE_URLS = env.bool("UPSTREAM_ALLOW_PRIVATE_URLS", default=EMBEDDED)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -208,10 +270,6 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
-
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 
 # --- Abuse limits ------------------------------------------------------------------
 # docs/settings.md, decisions.md "Abuse limits". Rates are `limits` strings: "50/second",

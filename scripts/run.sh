@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh requirements.txt
 export DATABASE_URL="${DATABASE_URL:-sqlite:///$(pwd)/var/db.sqlite3}"
 export CELERY_BROKER_URL="${CELERY_BROKER_URL:-memory://}"
+export EMBEDDED="${EMBEDDED:-1}"  # also with a PostgreSQL DATABASE_URL: no production checks here
 PORT="${PORT:-8000}"
 python manage.py migrate --noinput -v 0
 python manage.py collectstatic --noinput -v 0

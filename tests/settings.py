@@ -11,12 +11,17 @@ os.environ.setdefault(
 )
 os.environ.setdefault("REDIS_URL", os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
-os.environ.setdefault("SECRET_KEY", "test-secret-key")
+# The suite runs the production settings (PostgreSQL, not the embedded run): they need these.
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "k3Jd9QwX2pLm7ZvB5nRt8YcH4gFs6aWe" * 2)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+# Every fake upstream listens on loopback; tests of the rule switch it off with override_settings.
+os.environ.setdefault("UPSTREAM_ALLOW_PRIVATE_URLS", "1")
 
 from reseller.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+SECURE_SSL_REDIRECT = False  # the test client and live_server speak plain HTTP
 STATIC_ROOT = None  # nothing collected in tests; whitenoise then serves nothing and stays quiet
 # The API's abuse limits are ON by default (reseller/settings.py); off here, since most tests send
 # every request from 127.0.0.1 (fuzzing, benchmarks-in-miniature). tests/reseller/protocol/

@@ -2,7 +2,6 @@
 server process with its own database) through the `otpget` protocol. A customer of B
 completes a whole activation whose SMS originates at A's sandbox, and both ledgers verify."""
 
-import os
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from billing.services import markup_set
 from reseller.activations.sync import provider_sync_statuses
 from reseller.models import Activation
 from tests.reseller.conftest import balance_of
+from tests.subprocess_env import database_url, production_env
 from upstream.models import ServiceMapping
 from upstream.services import catalogue_seed, catalogue_sync, provider_add
 
@@ -49,16 +49,7 @@ def instance_a():
     with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reseller.settings",
-        "DATABASE_URL": f"{base}/{name}",
-        "CELERY_BROKER_URL": "memory://",
-        "CELERY_TASK_ALWAYS_EAGER": "1",
-        "UPSTREAM_POLL_SECONDS": "1",
-        "SECRET_KEY": "chain-a",
-    }
-    env.pop("REDIS_URL", None)
+    env = production_env(DATABASE_URL=database_url(name), CELERY_TASK_ALWAYS_EAGER="1", UPSTREAM_POLL_SECONDS="1")
 
     def manage(*args: str) -> str:
         return subprocess.run(

@@ -3,7 +3,6 @@ the middle of forwarding a cancel upstream. Nothing is lost: the pending mark
 stays in the database, and a new worker finishes the work (the redelivered
 message or the forward_pending sweeper, whichever comes first)."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ import pytest
 import redis
 from celery import Celery
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from billing.selectors import wallet_of
@@ -25,6 +23,7 @@ from reseller.activations.lifecycle import activation_set_status
 from reseller.activations.purchase import PurchaseRequest, activation_purchase
 from reseller.models import Activation
 from tests.fakes.sms_activate import FakeSmsActivate
+from tests.subprocess_env import production_env
 from upstream.models import Country, Service
 from upstream.services import catalogue_sync, provider_add
 
@@ -52,17 +51,7 @@ def broker_url():
 
 
 def start_worker(broker_url: str, name: str) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reseller.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": broker_url,
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "CELERY_VISIBILITY_TIMEOUT": "5",
-        "SECRET_KEY": "test",
-    }
-    env.pop("REDIS_URL", None)
+    env = production_env(CELERY_BROKER_URL=broker_url, CELERY_TASK_ALWAYS_EAGER="0", CELERY_VISIBILITY_TIMEOUT="5")
     return subprocess.Popen(
         [
             sys.executable,

@@ -3,6 +3,7 @@ from django.db import transaction
 
 from accounts.selectors import customer_get
 from accounts.services import customer_create
+from billing.errors import BillingError
 from billing.money import InvalidAmount, format_pkr, parse_amount
 from billing.selectors import wallet_available, wallet_of
 from billing.services import wallet_topup
@@ -22,16 +23,19 @@ class Command(BaseCommand):
         try:
             amount = parse_amount(balance) if balance is not None else None
         except InvalidAmount as exc:
-            raise CommandError(str(exc)) from exc
-        with transaction.atomic():
-            customer, key = customer_create(username=username, email=email)
-            if amount is not None:
-                wallet_topup(
-                    wallet=wallet_of(customer),
-                    amount=amount,
-                    key=f"customer_create:{customer.pk}:opening",
-                    memo="opening balance",
-                )
+            raise CommandError(str(exc)) from None
+        try:
+            with transaction.atomic():
+                customer, key = customer_create(username=username, email=email)
+                if amount is not None:
+                    wallet_topup(
+                        wallet=wallet_of(customer),
+                        amount=amount,
+                        key=f"customer_create:{customer.pk}:opening",
+                        memo="opening balance",
+                    )
+        except BillingError as exc:  # e.g. past the ledger's range: nothing is created
+            raise CommandError(f"{exc}; customer {username!r} not created") from None
         balance_text = format_pkr(wallet_available(wallet_of(customer)))
         self.stdout.write(f"created customer {username} with balance {balance_text} PKR; API key (shown once):")
         self.stdout.write(key)

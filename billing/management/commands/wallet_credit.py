@@ -3,7 +3,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.management.commands._common import get_customer_or_fail
-from billing.errors import IdempotencyConflict
+from billing.errors import BillingError
 from billing.money import InvalidAmount, format_pkr
 from billing.selectors import wallet_available, wallet_of
 from billing.services import wallet_topup
@@ -22,8 +22,8 @@ class Command(BaseCommand):
         wallet = wallet_of(get_customer_or_fail(username))
         try:
             outcome = wallet_topup(wallet=wallet, amount=amount, key=key or f"cli:topup:{uuid.uuid4()}", memo=note)
-        except (InvalidAmount, IdempotencyConflict) as exc:
-            raise CommandError(str(exc)) from exc
+        except (InvalidAmount, BillingError) as exc:  # a bad amount, a reused key, past the ledger's range
+            raise CommandError(str(exc)) from None
         wallet.refresh_from_db()
         verb = "already credited" if outcome.replayed else "credited"
         self.stdout.write(
