@@ -5,6 +5,7 @@ from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
 from billing.pricing import PriceBook
+from upstream.destinations import RefusedDestination, url_check
 from upstream.health import circuit_state, low_balance
 from upstream.models import Country, CountryMapping, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import ProviderError
@@ -38,6 +39,15 @@ class ProviderForm(forms.ModelForm):
             "low_balance_threshold",
             "config",
         )
+
+    def clean_base_url(self) -> str:
+        url = (self.cleaned_data.get("base_url") or "").strip()
+        if url:
+            try:  # the rule of provider_add (upstream/destinations.py)
+                url = url_check(url)
+            except RefusedDestination as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return url
 
     def clean_api_key(self) -> str:
         key = (self.cleaned_data.get("api_key") or "").strip()
