@@ -81,7 +81,7 @@ if _PROXY_SSL_HEADER:
 
 # Upstream provider URLs may point at private, loopback or link-local addresses only when this
 # is on: the embedded run (default), the test suite's fakes, a chain to a server on the operator's
-# own network. Checked when a URL is saved and again on every connection (upstream/urls.py).
+# own network. Checked when a URL is saved and again on every connection (upstream/destinations.py).
 UPSTREAM_ALLOW_PRIVATE_URLS = env.bool("UPSTREAM_ALLOW_PRIVATE_URLS", default=EMBEDDED)
 
 INSTALLED_APPS = [

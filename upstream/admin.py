@@ -1,3 +1,5 @@
+import logging
+
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
@@ -5,11 +7,15 @@ from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
 from billing.pricing import PriceBook
+from upstream.destinations import RefusedDestination, url_check
 from upstream.health import circuit_state, low_balance
 from upstream.models import Country, CountryMapping, Offer, Provider, Service, ServiceMapping
-from upstream.providers.base import ProviderError
+from upstream.providers.base import ProviderError, error_detail
+from upstream.providers.http import redact
 from upstream.providers.sandbox import parse_config
 from upstream.services import catalogue_sync, provider_webhook_secret
+
+log = logging.getLogger(__name__)
 
 
 class ProviderForm(forms.ModelForm):
@@ -38,6 +44,15 @@ class ProviderForm(forms.ModelForm):
             "low_balance_threshold",
             "config",
         )
+
+    def clean_base_url(self) -> str:
+        url = (self.cleaned_data.get("base_url") or "").strip()
+        if url:
+            try:  # the rule of provider_add (upstream/destinations.py)
+                url = url_check(url)
+            except RefusedDestination as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return url
 
     def clean_api_key(self) -> str:
         key = (self.cleaned_data.get("api_key") or "").strip()
@@ -157,7 +172,11 @@ class ProviderAdmin(admin.ModelAdmin):
             try:
                 result = catalogue_sync(provider=provider)
             except ProviderError as exc:
-                detail = str(exc).replace(provider.api_key, "***") if provider.api_key else str(exc)
+                # A summary, never the reply itself (an HTML page, an internal service's body): that goes to the log.
+                log.warning(
+                    "catalogue sync of provider slot %s failed: %s", provider.slot, redact(str(exc), provider.api_key)
+                )
+                detail = redact(error_detail(exc), provider.api_key)
                 self.message_user(
                     request, f"slot {provider.slot}: sync failed ({type(exc).__name__}) {detail}", level=messages.ERROR
                 )

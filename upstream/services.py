@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from upstream.destinations import RefusedDestination, url_check
 from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, client_for
 from upstream.providers.sandbox import parse_config
@@ -77,10 +77,10 @@ def provider_add(
         if not (api_key or "").strip():
             raise InvalidProvider(f"an API key is required for protocol {protocol!r}")
     if url:
-        try:
-            URLValidator(schemes=["http", "https"])(url)
-        except ValidationError:
-            raise InvalidProvider(f"not an http(s) URL: {url!r}") from None
+        try:  # http(s), a host, no credentials, a public destination (upstream/destinations.py)
+            url = url_check(url)
+        except RefusedDestination as exc:
+            raise InvalidProvider(f"provider URL refused: {exc}") from None
     currency = (currency or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise InvalidProvider(f"currency must be a 3-letter ISO code, not {currency!r}")

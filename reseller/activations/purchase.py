@@ -57,6 +57,8 @@ from upstream.providers.base import (
     ProviderUnavailable,
     Purchase,
     SetStatus,
+    error_summary,
+    safe_raw,
 )
 from upstream.selectors import offers_for, provider_by_slot, upstream_codes
 
@@ -164,7 +166,7 @@ def _buy_first(activation: Activation, candidates: list[Candidate], req: Purchas
         except ProviderError as exc:
             log.info("activation %s: provider slot %s refused: %r", activation.pk, candidate.offer.provider.slot, exc)
             last_error = exc
-            _release(activation, reason=f"provider error: {exc.raw[:150]}")
+            _release(activation, reason=f"provider error: {error_summary(exc)[:150]}")
     _end_failed(activation, last_error)
     if isinstance(last_error, NoNumbers | MaxPriceRefused):
         raise NoNumbersAvailable()
@@ -258,7 +260,7 @@ def _record(activation: Activation, candidate: Candidate, started: float, error:
     outcome, healthy, raw = PurchaseAttempt.Outcome.BOUGHT, True, ""
     if error is not None:
         outcome, healthy = next((o, h) for cls, o, h in OUTCOMES if isinstance(error, cls))
-        raw = (error.raw or type(error).__name__)[:300]
+        raw = safe_raw(error.raw) or type(error).__name__  # shown in the admin: never the reply's body
     PurchaseAttempt.objects.create(
         activation=activation,
         provider=candidate.offer.provider,
@@ -370,7 +372,7 @@ def _end(activation: Activation, state: str, *, failure: str = "") -> None:
 
 
 def _end_failed(activation: Activation, error: ProviderError | None) -> None:
-    _end(activation, Activation.State.FAILED, failure=(error.raw if error else "") or repr(error))
+    _end(activation, Activation.State.FAILED, failure=error_summary(error) if error else "no provider error")
 
 
 def _end_unknown(activation: Activation, *, reason: str) -> None:

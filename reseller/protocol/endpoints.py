@@ -16,6 +16,7 @@ from reseller.protocol.actions.balance import get_balance
 from reseller.protocol.context import Call
 from reseller.protocol.errors import BadKey, ErrorTable, RateLimited, UnknownAction, json_status, token
 from reseller.protocol.render import JSON_CONTENT_TYPE, TEXT_CONTENT_TYPE, Reply, Token
+from upstream.providers.base import safe_raw
 
 Action = Callable[[Call], Reply]
 
@@ -42,9 +43,9 @@ TOKEN_ERRORS = {
 
 
 def _provider_error(exc: act.ProviderFailed):
-    """ERROR_PROVIDER_<slot>:<raw>, the raw reply on one line and cut to 200 characters."""
-    raw = " ".join(exc.raw.split())[:200]
-    return Token(f"ERROR_PROVIDER_{exc.slot}", (raw,))
+    """ERROR_PROVIDER_<slot>:<raw>: the upstream's token (NO_NUMBERS, ERROR_SQL, ...), `HTTP <status>`,
+    or BAD_RESPONSE for anything else: never a foreign body (`upstream.providers.base.safe_raw`)."""
+    return Token(f"ERROR_PROVIDER_{exc.slot}", (safe_raw(exc.raw) or "ERROR",))
 
 
 HANDLER_API = Endpoint(

@@ -10,6 +10,7 @@ request may have been carried out (unknown outcome: never buy again blindly),
 from __future__ import annotations
 
 import enum
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -71,6 +72,48 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderTimeout(ProviderError):
     """The request was sent and no answer came in time: the outcome is unknown."""
+
+
+# --- what of an error may be shown -------------------------------------------------
+
+SAFE_RAW_CHARS = 80
+_TOKEN_RE = re.compile(r"[A-Z][A-Z0-9_]{1,63}(?::[A-Za-z0-9_.+-]{1,64}){0,3}")
+_HTTP_STATUS_RE = re.compile(r"HTTP (\d{3})\b")
+UNREADABLE = "BAD_RESPONSE"
+
+
+def safe_raw(raw: str) -> str:
+    """What of an upstream's reply may be shown in the admin, in command output and in a
+    customer's ERROR_PROVIDER_<slot>:<raw>: a protocol token as is (`NO_NUMBERS`, `BAD_KEY`,
+    `ERROR_SQL`, `WRONG_MAX_PRICE:12.50`, at most 80 characters), an HTTP failure as its status
+    (`HTTP 502`), anything else (an HTML page, JSON, an internal service's body) as
+    `BAD_RESPONSE`. The body itself only ever goes to the log."""
+    text = " ".join(str(raw or "").split())
+    if not text:
+        return ""
+    if len(text) <= SAFE_RAW_CHARS and _TOKEN_RE.fullmatch(text):
+        return text
+    status = _HTTP_STATUS_RE.match(text)
+    if status:
+        return f"HTTP {status.group(1)}"
+    return UNREADABLE
+
+
+def error_detail(error: ProviderError) -> str:
+    """What of `error` may be shown to an operator: `safe_raw` of the reply; a failure before any
+    reply was read (unavailable, timeout) keeps its message, which is our own words (connection
+    refused, DNS, a refused destination, no answer in time), cut to 300 characters."""
+    if error.raw:
+        return safe_raw(error.raw)
+    if isinstance(error, ProviderUnavailable | ProviderTimeout):
+        return " ".join(str(error).split())[:300]
+    return ""
+
+
+def error_summary(error: ProviderError) -> str:
+    """One short line: the error's class and `error_detail`."""
+    detail = error_detail(error)
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
 
 
 # --- values ----------------------------------------------------------------------

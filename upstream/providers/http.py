@@ -5,7 +5,8 @@ and `params` in the query string and returns the body as text. Its contract
 is the error split of `upstream.providers.base`:
 
 - `ProviderUnavailable`: the request certainly did not reach the upstream
-  (bad URL, DNS failure, connection refused, connect timeout, TLS handshake).
+  (bad URL, DNS failure, connection refused, connect timeout, TLS handshake,
+  a destination refused by `upstream.destinations`).
 - `ProviderTimeout`: the request was sent and no complete answer came back
   (read timeout, connection reset or closed mid-answer, body too slow). The
   upstream may have carried it out: a purchase must be reconciled, never
@@ -17,6 +18,11 @@ A purchase runs inside `deadline(seconds)`: every call in it, across the whole
 failover chain, has its connect and read timeouts cut to what is left, and a
 call started with nothing left raises `ProviderUnavailable` without sending.
 So a customer's request always ends well inside the web worker's timeout.
+
+Every connection checks its destination (`CheckedAdapter`): unless
+UPSTREAM_ALLOW_PRIVATE_URLS is on, the name is resolved here, every address must
+be public, and the socket goes to a checked address; environment proxies are not
+used. A refused destination is `ProviderUnavailable`: nothing was sent.
 
 Nothing is retried here: a retried purchase can buy twice. Timeouts are
 `CONNECT_TIMEOUT` to connect and `provider.config["timeout_seconds"]`
@@ -34,6 +40,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
+import sys
 import threading
 import time
 from contextvars import ContextVar
@@ -42,11 +50,13 @@ from urllib.parse import urlencode
 
 import requests
 import urllib3
+import urllib3.util.connection
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from accounts.redaction import RedactApiKeyFilter, redact, scrub  # noqa: F401 - re-exported
+from upstream import destinations
 from upstream.providers.base import BadResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 
 if TYPE_CHECKING:
@@ -67,6 +77,77 @@ for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retr
     logging.getLogger(_name).addFilter(_REDACT_FILTER)
 
 
+# --- connections: the destination checked at connect time --------------------------
+
+
+class DestinationRefused(NewConnectionError):
+    """The address a name resolved to is not public (upstream/destinations.py): nothing was sent."""
+
+
+class _CheckedConnectionMixin:
+    """Resolves the host itself, refuses the connection unless every address is public (unless
+    UPSTREAM_ALLOW_PRIVATE_URLS), and connects to one of the checked addresses, never to a second
+    lookup's answer (DNS rebinding). `self.host` is untouched, so the Host header, TLS SNI and
+    certificate hostname verification stay those of the URL."""
+
+    def _new_conn(self) -> socket.socket:
+        if destinations.private_allowed():
+            return super()._new_conn()
+        try:
+            addresses = destinations.resolve_public(self._dns_host, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except destinations.RefusedDestination as exc:
+            raise DestinationRefused(self, str(exc)) from None
+        last: OSError | None = None
+        for _, address in addresses:
+            try:
+                sock = urllib3.util.connection.create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except OSError as exc:  # refused, unreachable, timed out: try the next checked address
+                last = exc
+                continue
+            sys.audit("http.client.connect", self, self.host, self.port)
+            return sock
+        if isinstance(last, TimeoutError):
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})")
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
+
+
+class CheckedHTTPConnection(_CheckedConnectionMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class CheckedHTTPSConnection(_CheckedConnectionMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = CheckedHTTPSConnection
+
+
+class CheckedAdapter(HTTPAdapter):
+    """An HTTPAdapter whose connections check their destination (above) and which never goes
+    through a proxy: a proxy from the environment (HTTPS_PROXY) would resolve the name itself,
+    out of the check's sight."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+
+    def send(self, request, *args, **kwargs):
+        kwargs["proxies"] = {}
+        return super().send(request, *args, **kwargs)
+
+
 # --- sessions ----------------------------------------------------------------------
 
 _local = threading.local()
@@ -75,7 +156,7 @@ _local = threading.local()
 def _new_session() -> requests.Session:
     session = requests.Session()
     # total=0, read=False: no retry of any kind, and a failed read is raised as itself, not as MaxRetryError.
-    adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False), pool_connections=8, pool_maxsize=8)
+    adapter = CheckedAdapter(max_retries=Retry(total=0, read=False, redirect=False), pool_connections=8, pool_maxsize=8)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*"})
@@ -154,8 +235,10 @@ def call(
     fields = {key: str(value) for key, value in params.items() if value is not None}
     secret = provider.api_key
     shown = redact(f"{method} {url}?{key_param}=***&{urlencode(fields)}", secret)  # what logs and messages show
-    if not url.lower().startswith(("http://", "https://")):
-        raise ProviderUnavailable(message=f"provider slot {provider.slot}: base_url is not an http(s) URL")
+    try:  # the form and literal addresses; what a name resolves to is checked when connecting
+        destinations.url_check(url, resolve=False)
+    except destinations.RefusedDestination as exc:
+        raise ProviderUnavailable(message=f"provider slot {provider.slot}: base_url refused: {exc}") from None
     read_timeout = read_timeout_of(provider) if timeout is None else float(timeout)
     connect_timeout = CONNECT_TIMEOUT
     left = time_left()

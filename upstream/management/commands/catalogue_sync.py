@@ -2,16 +2,12 @@ import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
-from upstream.providers.base import ProviderError
+from upstream.providers.base import ProviderError, error_detail
+from upstream.providers.http import redact
 from upstream.selectors import providers_for_sync
 from upstream.services import catalogue_sync
 
 logger = logging.getLogger(__name__)
-
-
-def _redact(text: str, secret: str) -> str:
-    """An error message may quote a URL with our key in its query string: never print it."""
-    return text.replace(secret, "***") if secret else text
 
 
 class Command(BaseCommand):
@@ -32,16 +28,18 @@ class Command(BaseCommand):
             try:
                 result = catalogue_sync(provider=provider, progress=self.stdout.write)
             except ProviderError as exc:
+                # A summary, never the reply itself (an internal service's page): the full message goes to the log.
                 failed.append(provider.slot)
-                message = _redact(exc.raw or str(exc), provider.api_key)
-                self.stderr.write(f"slot {provider.slot}: FAILED ({type(exc).__name__}) {message}")
+                logger.warning(
+                    "catalogue sync of provider slot %s failed: %s", provider.slot, redact(str(exc), provider.api_key)
+                )
+                detail = redact(error_detail(exc), provider.api_key)
+                self.stderr.write(f"slot {provider.slot}: FAILED ({type(exc).__name__}) {detail}")
                 continue
             except Exception as exc:  # noqa: BLE001 - one broken provider must not stop the others
                 logger.exception("catalogue sync of provider slot %s failed", provider.slot)
                 failed.append(provider.slot)
-                self.stderr.write(
-                    f"slot {provider.slot}: FAILED ({type(exc).__name__}) {_redact(str(exc), provider.api_key)}"
-                )
+                self.stderr.write(f"slot {provider.slot}: FAILED ({type(exc).__name__}; details in the log)")
                 continue
             self.stdout.write(result.summary())
         ok = len(providers) - len(failed)
