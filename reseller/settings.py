@@ -133,22 +133,47 @@ DATABASES = {
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["ENGINE"] = "reseller.dbengine"  # Django's backend; its pool heals after a blip (reseller/dbengine)
+    _options = _db.setdefault("OPTIONS", {})  # a DATABASE_URL query string (?sslmode=...) wins over these
+    # Fail fast, detect a dead server (docs/operations.md, "Faults: the database"): a refused or
+    # unanswered connect gives up after DB_CONNECT_TIMEOUT_SECONDS (libpq's minimum is 2); a query
+    # whose server went silent fails after ~11 s of unanswered keepalives (5 s idle, 3 probes 2 s
+    # apart) or DB_TCP_USER_TIMEOUT_MS of unacknowledged data, well inside gunicorn's timeout.
+    _fail_fast = {
+        "connect_timeout": env.int("DB_CONNECT_TIMEOUT_SECONDS", default=2),
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 3,
+        "tcp_user_timeout": env.int("DB_TCP_USER_TIMEOUT_MS", default=10000),
+    }
+    for _name, _value in _fail_fast.items():
+        _options.setdefault(_name, _value)
     DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=0)
     if DB_POOL_MAX_SIZE:
         # A connection pool per process (threaded workers): a purchase gives its connection
         # back during the upstream call, and no request pays for a new PostgreSQL backend.
+        # Every connection is checked as it leaves the pool, by reseller.dbengine instead of
+        # psycopg_pool's check (which sleeps between failed checks): no CONN_HEALTH_CHECKS here.
         _db["CONN_MAX_AGE"] = 0
-        _db.setdefault("OPTIONS", {})["pool"] = {
+        _db["CONN_HEALTH_CHECKS"] = False
+        _options["pool"] = {
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": DB_POOL_MAX_SIZE,
-            "timeout": env.int("DB_POOL_TIMEOUT", default=30),
+            # How long a request waits for a connection: a refusing database is answered
+            # ERROR_SQL after this, not after psycopg_pool's 30 s.
+            "timeout": env.float("DB_POOL_TIMEOUT", default=1.5),
+            # A failing background reconnect gives up after this and the next request starts
+            # a fresh one, so a recovered server is used at once, not after a long backoff.
+            "reconnect_timeout": env.float("DB_POOL_RECONNECT_TIMEOUT", default=2.0),
         }
     else:
-        # Persistent connections: one per gunicorn worker thread, health-checked.
+        # Persistent connections: one per gunicorn worker thread, checked at each request's
+        # first query (a dead one is replaced before the request uses it).
         _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
         _db["CONN_HEALTH_CHECKS"] = True
     # A request never waits long on a lock or a runaway query.
-    _db.setdefault("OPTIONS", {})["options"] = (
+    _options["options"] = (
         f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=5000)}"
         f" -c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=30000)}"
     )

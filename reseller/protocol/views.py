@@ -2,7 +2,10 @@
 
 Nothing escapes as a 500: domain errors map through the endpoint's table,
 anything else is logged with its traceback and answered with the endpoint's
-generic error.
+generic error. A database that is down or failing (connection refused or
+lost, pool timeout, statement or lock timeout) gets the generic error too,
+logged as one line without a traceback: an outage must not write a traceback
+per request.
 
 Only GET and POST (and the other methods a PHP script treats alike) run an action.
 HEAD and OPTIONS never do: a HEAD caller never sees the body, so a `getNumber` sent as
@@ -12,6 +15,7 @@ answered at once, touching neither the database nor the limits.
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -43,6 +47,11 @@ def _dispatch(request: HttpRequest, endpoint: Endpoint) -> Reply:
     return handler(Call(principal=principal, params=params, endpoint=endpoint.name))
 
 
+def one_line(exc: BaseException) -> str:
+    """`Class: message` on one line (psycopg's messages span several)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
+
+
 def endpoint_view(endpoint: Endpoint):
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
@@ -53,7 +62,10 @@ def endpoint_view(endpoint: Endpoint):
         except Exception as exc:  # noqa: BLE001 - the wire must never see a traceback
             factory = endpoint.errors.lookup(exc)
             if factory is None:
-                log.exception("unexpected error on %s", endpoint.name)
+                if isinstance(exc, OperationalError | InterfaceError):
+                    log.warning("database error on %s: %s", endpoint.name, one_line(exc))
+                else:
+                    log.exception("unexpected error on %s", endpoint.name)
                 factory = endpoint.errors.generic
             reply = factory(exc)
         return render(reply)
