@@ -9,7 +9,6 @@ are visible to it).
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -20,32 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db import connection
+from tests.subprocess_env import production_env
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def server_env(**extra: str) -> dict[str, str]:
-    """The environment of a production process run by a test: the test database, no Redis
-    unless given, tasks in-process unless a broker is given."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reseller.settings",
-        "DATABASE_URL": test_database_url(),
-        "CELERY_BROKER_URL": "memory://",
-        "SECRET_KEY": "test-secret-key-for-a-live-server-0123456789abcdef",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "UPSTREAM_ALLOW_PRIVATE_URLS": "1",
-        "DEBUG": "0",
-    }
-    env.pop("REDIS_URL", None)
-    env.update(extra)
-    return env
 
 
 def free_port() -> int:
@@ -66,8 +42,9 @@ class LiveServer:
 
 @contextmanager
 def gunicorn_server(**env_extra: str):
+    """Serve until the block ends; `env_extra` overrides the environment (tests.subprocess_env)."""
     port = free_port()
-    env = server_env(GUNICORN_BIND=f"127.0.0.1:{port}", **env_extra)
+    env = production_env(GUNICORN_BIND=f"127.0.0.1:{port}", DEBUG="0", **env_extra)
     with tempfile.NamedTemporaryFile("wb", suffix=".log", delete=False) as log_file:
         log_path = Path(log_file.name)
     with open(log_path, "wb") as log_file:

@@ -7,21 +7,17 @@ While the database refuses, every endpoint answers its generic protocol error an
 /healthz 503, each within 2 s, with no traceback; once it is back the very next requests
 succeed (no ERROR_SQL from a stale connection)."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from tests.fakes.tcp_proxy import TcpProxy
+from tests.live.gunicorn import gunicorn_server
+from tests.subprocess_env import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
 FAST = 2.0  # the issue's bound for an answer while the database refuses
 HANG_BOUND = 5.0  # a stuck server: bounded by connect_timeout (2 s), never the 30 s of the old pool
 MODES = {
@@ -35,12 +31,6 @@ GENERIC = {
     "rental-handler.php": '{"status":"500","message":"Database error: internal error"}',
     "email_handler.php": '{"status":"500","message":"Database error"}',
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -72,53 +62,19 @@ def db_proxy():
 
 
 @pytest.fixture(params=sorted(MODES))
-def server(request, db_proxy, customer_with_key, tmp_path):
+def server(request, db_proxy, customer_with_key):
     _, key = customer_with_key(balance="12.50")  # committed (transaction=True): gunicorn sees it
     db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "reseller.settings",
-        "DATABASE_URL": f"postgres://{auth}@127.0.0.1:{db_proxy.port}/{db['NAME']}",
-        "SECRET_KEY": "test-database-faults",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DEBUG": "0",
-        "CELERY_BROKER_URL": "memory://",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",  # one worker: its connections are certainly the ones the outage cut
-        **MODES[request.param],
-    }
-    env.pop("REDIS_URL", None)
-    log_path = tmp_path / "gunicorn.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "reseller.wsgi"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    srv = Server(f"http://127.0.0.1:{port}", key)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if srv.healthz()[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, log_path.read_text()
-            time.sleep(0.2)
-        srv.log_path = log_path
-        yield srv
+        with gunicorn_server(
+            DATABASE_URL=database_url().replace(f"@{db['HOST']}:{db['PORT']}/", f"@127.0.0.1:{db_proxy.port}/"),
+            WEB_CONCURRENCY="1",  # one worker: its connections are certainly the ones the outage cut
+            **MODES[request.param],
+        ) as live:
+            srv = Server(live.url, key)
+            srv.log_path = live.log_path
+            yield srv
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
         _wait_for_other_sessions_to_end()
 
 
