@@ -12,6 +12,9 @@ os.environ.setdefault(
 os.environ.setdefault("REDIS_URL", os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
+# The task system's cache keys (queued marks) are private to this run: a mark left in the test
+# Redis by an earlier run never hides this run's work (ids restart with each test database).
+os.environ.setdefault("CELERY_QUEUE_PREFIX", f"test-{os.getpid()}-{os.urandom(3).hex()}.")
 
 from reseller.settings import *  # noqa: E402,F403
 

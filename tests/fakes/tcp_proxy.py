@@ -131,6 +131,9 @@ def _close(sock: socket.socket, *, reset: bool = False) -> None:
     with contextlib.suppress(OSError):
         if reset:  # RST instead of FIN: the peer sees the connection die, as when a server is killed
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # Wake the pipe thread blocked in recv() on it: until that call returns, close() does
+            # not release the socket, and an idle peer would never learn that it was cut.
+            sock.shutdown(socket.SHUT_RD)
         else:
             sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
