@@ -220,28 +220,32 @@ def publisher(broker_url: str, prefix: str, ids: list[int], *, rate: float, **en
     )
 
 
+def activations_bought(fake, customer, count: int) -> list[int]:
+    """`count` activations bought from `fake` (slot 1, provider created on the first call)."""
+    from billing.selectors import wallet_of
+    from reseller.activations.purchase import PurchaseRequest, activation_purchase
+    from upstream.models import Country, Provider, Service
+    from upstream.services import catalogue_sync, provider_add
+
+    if not Provider.objects.filter(slot=1).exists():
+        fake.set_offer(22, "tg", "2.00", 10_000)
+        catalogue_sync(provider=provider_add(slot=1, protocol="smsactivate", url=fake.url, api_key="k", currency="PKR"))
+    service, country, wallet = Service.objects.get(code="tg"), Country.objects.get(pk=22), wallet_of(customer)
+    req = PurchaseRequest(customer_id=customer.pk, wallet_id=wallet.pk, service=service, country=country)
+    return [activation_purchase(req).pk for _ in range(count)]
+
+
 def activations_with_pending_cancel(fake, customer, count: int) -> list[int]:
-    """`count` activations bought from `fake` (slot 1) and cancelled by the customer: refunded,
-    each with a cancel waiting to be forwarded upstream (nothing enqueued yet)."""
+    """`count` activations bought from `fake` and cancelled by the customer: refunded, each with
+    a cancel waiting to be forwarded upstream (nothing enqueued yet)."""
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from billing.selectors import wallet_of
     from reseller.activations.lifecycle import activation_set_status
-    from reseller.activations.purchase import PurchaseRequest, activation_purchase
     from reseller.models import Activation
-    from upstream.models import Country, Service
-    from upstream.services import catalogue_sync, provider_add
 
-    fake.set_offer(22, "tg", "2.00", count + 10)
-    provider = provider_add(slot=1, protocol="smsactivate", url=fake.url, api_key="k", currency="PKR")
-    catalogue_sync(provider=provider)
-    service, country, wallet = Service.objects.get(code="tg"), Country.objects.get(pk=22), wallet_of(customer)
-    ids = []
-    for _ in range(count):
-        req = PurchaseRequest(customer_id=customer.pk, wallet_id=wallet.pk, service=service, country=country)
-        ids.append(activation_purchase(req).pk)
+    ids = activations_bought(fake, customer, count)
     Activation.objects.filter(pk__in=ids).update(activated_at=timezone.now() - timedelta(seconds=300))
     for activation in Activation.objects.filter(pk__in=ids):
         assert activation_set_status(activation=activation, status=8) == "ACCESS_CANCEL"
