@@ -1,11 +1,18 @@
 #!/bin/sh
-# Role selector for the single image: web | worker | beat | migrate | <manage.py command ...>
+# Role selector for the single image: web | worker | worker-urgent | worker-bulk | beat | migrate
+# | <manage.py command ...>. The worker layout is in docs/operations.md.
 set -e
 role="${1:-web}"
 [ $# -gt 0 ] && shift
 case "$role" in
   web)     exec gunicorn -c gunicorn.conf.py reseller.wsgi "$@" ;;
   worker)  exec celery -A reseller worker --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;
+  worker-urgent)  # status sync, expiry, hold sweeper: never behind forwarding
+           exec celery -A reseller worker -Q "${CELERY_QUEUE_PREFIX:-}urgent" -n "urgent@%h" \
+                --concurrency "${URGENT_WORKER_CONCURRENCY:-2}" --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;
+  worker-bulk)    # customers' setStatus forwarded upstream, reconciliation, catalogue sync
+           exec celery -A reseller worker -Q "${CELERY_QUEUE_PREFIX:-}forward,${CELERY_QUEUE_PREFIX:-}slow" \
+                -n "bulk@%h" --concurrency "${BULK_WORKER_CONCURRENCY:-4}" --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;
   beat)    exec celery -A reseller beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /tmp/celerybeat-schedule "$@" ;;
   migrate) exec python manage.py migrate --noinput "$@" ;;
   *)       exec python manage.py "$role" "$@" ;;

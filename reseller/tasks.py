@@ -3,6 +3,11 @@
 All are idempotent (their services re-read state and change it conditionally),
 so they run with acks_late + reject_on_worker_lost: a worker killed mid-task
 gets its task redelivered, and the periodic sweepers find anything left over.
+
+Fan-out tasks are sent at most once at a time per provider or activation
+(`enqueue.publish_once`): a sweep that finds the previous message still queued
+or running sends no second one, so a slow queue does not snowball. Queues:
+CELERY_TASK_ROUTES in settings.
 """
 
 import logging
@@ -11,30 +16,46 @@ from celery import shared_task
 from django.conf import settings
 
 from reseller.activations import reconcile, sync
+from reseller.activations.enqueue import publish_once, queued_clear, queued_key, queued_mark
 from reseller.activations.lifecycle import activations_expire_due
 
 log = logging.getLogger(__name__)
 IDEMPOTENT = {"acks_late": True, "reject_on_worker_lost": True}
 
 
+def sync_queued_ttl() -> int:
+    """A provider's status sync counts as queued for a few poll intervals at most."""
+    return max(3 * settings.UPSTREAM_POLL_SECONDS, 15)
+
+
+RECONCILE_QUEUED_TTL = 300  # five reconcile intervals
+CHECK_QUEUED_TTL = 60  # webhook hints for one activation within a minute: one check
+
+
 @shared_task(name="reseller.sync_statuses", **IDEMPOTENT)
 def sync_statuses() -> int:
     """Beat, every UPSTREAM_POLL_SECONDS: one batched sync task per provider with live activations."""
-    providers = sync.providers_to_sync()
-    for provider_id in providers:
-        sync_provider_statuses.delay(provider_id)
-    return len(providers)
+    sent = 0
+    for provider_id in sync.providers_to_sync():
+        sent += publish_once(sync_provider_statuses, queued_key("sync", provider_id), sync_queued_ttl(), provider_id)
+    return sent
 
 
 @shared_task(name="reseller.sync_provider_statuses", ignore_result=True, **IDEMPOTENT)
 def sync_provider_statuses(provider_id: int) -> int:
-    return sync.provider_sync_statuses(provider_id=provider_id)
+    try:
+        return sync.provider_sync_statuses(provider_id=provider_id)
+    finally:
+        queued_clear(queued_key("sync", provider_id))
 
 
 @shared_task(name="reseller.check_activation", **IDEMPOTENT)
 def check_activation(activation_id: int) -> str:
     """A webhook's hint: ask the upstream about this activation now."""
-    return sync.activation_check_now(activation_id=activation_id)
+    try:
+        return sync.activation_check_now(activation_id=activation_id)
+    finally:
+        queued_clear(queued_key("check", activation_id))
 
 
 @shared_task(name="reseller.expire_activations", **IDEMPOTENT)
@@ -54,26 +75,48 @@ def expire_activations() -> int:
 )
 def forward_status(self, activation_id: int) -> str:
     """Send the customer's setStatus upstream; UPSTREAM_FORWARD_MAX_RETRIES retries with backoff,
-    then the forward_pending sweeper takes over."""
-    return sync.activation_forward_upstream(activation_id=activation_id)
+    then the forward_pending sweeper takes over. Its queued mark lives until it is done:
+    through every retry, cleared at the end."""
+    key, ttl = forward_queued_mark(activation_id)
+    retrying = False
+    try:
+        return sync.activation_forward_upstream(activation_id=activation_id)
+    except sync.ForwardLater:
+        retrying = self.request.retries < self.max_retries
+        raise
+    finally:
+        if retrying:  # the retry is the queued copy now
+            queued_mark(key, ttl, replace=True)
+        else:
+            queued_clear(key)
+
+
+def forward_queued_mark(activation_id: int) -> tuple[str, int]:
+    """The (key, ttl) of an activation's queued forward."""
+    return queued_key("forward", activation_id), settings.FORWARD_QUEUED_TTL_SECONDS
 
 
 @shared_task(name="reseller.forward_pending", **IDEMPOTENT)
 def forward_pending() -> int:
-    ids = sync.activations_pending_forward()
-    for activation_id in ids:
-        forward_status.apply_async((activation_id,), retry=False)
-    return len(ids)
+    """Beat: send the pending setStatus marks whose forward is not queued or running already."""
+    sent = 0
+    for activation_id in sync.activations_pending_forward():
+        sent += publish_once(forward_status, *forward_queued_mark(activation_id), activation_id)
+    return sent
 
 
 @shared_task(name="reseller.reconcile_unknown", **IDEMPOTENT)
 def reconcile_unknown() -> int:
-    providers = reconcile.providers_to_reconcile()
-    for provider_id in providers:
-        reconcile_provider.delay(provider_id)
-    return len(providers)
+    sent = 0
+    for provider_id in reconcile.providers_to_reconcile():
+        key = queued_key("reconcile", provider_id)
+        sent += publish_once(reconcile_provider, key, RECONCILE_QUEUED_TTL, provider_id)
+    return sent
 
 
 @shared_task(name="reseller.reconcile_provider", **IDEMPOTENT)
 def reconcile_provider(provider_id: int) -> dict:
-    return reconcile.provider_reconcile(provider_id=provider_id)
+    try:
+        return reconcile.provider_reconcile(provider_id=provider_id)
+    finally:
+        queued_clear(queued_key("reconcile", provider_id))

@@ -13,7 +13,7 @@ import logging
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 
-from reseller.activations.enqueue import after_commit
+from reseller.activations.enqueue import after_commit, queued_key
 from reseller.models import Activation
 from upstream.models import Provider
 
@@ -57,9 +57,10 @@ def upstream_webhook(request: HttpRequest, provider_id: int, secret: str) -> Htt
         else None
     )
     if activation is not None:
-        from reseller.tasks import check_activation
+        from reseller.tasks import CHECK_QUEUED_TTL, check_activation
 
-        after_commit(check_activation, activation)
+        # Repeated hints while a check is queued send no second one.
+        after_commit(check_activation, activation, once=(queued_key("check", activation), CHECK_QUEUED_TTL))
     else:
         log.info("webhook from provider %s for unknown activation %r", provider.pk, upstream_id)
     return HttpResponse(b"OK", content_type="text/plain")  # acknowledged: the upstream stops retrying

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite against real PostgreSQL and Redis (started if they are down).
+# The whole suite against real PostgreSQL, Redis and RabbitMQ (started if they are down).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh

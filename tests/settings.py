@@ -16,6 +16,9 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "k3Jd9QwX2pLm7ZvB5nRt8Y
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 # Every fake upstream listens on loopback; tests of the rule switch it off with override_settings.
 os.environ.setdefault("UPSTREAM_ALLOW_PRIVATE_URLS", "1")
+# The task system's cache keys (queued marks) are private to this run: a mark left in the test
+# Redis by an earlier run never hides this run's work (ids restart with each test database).
+os.environ.setdefault("CELERY_QUEUE_PREFIX", f"test-{os.getpid()}-{os.urandom(3).hex()}.")
 
 from reseller.settings import *  # noqa: E402,F403
 

@@ -131,11 +131,11 @@ def _close(sock: socket.socket, *, reset: bool = False) -> None:
     with contextlib.suppress(OSError):
         if reset:  # RST instead of FIN: the peer sees the connection die, as when a server is killed
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    with contextlib.suppress(OSError):
-        # Always: it wakes a pipe thread blocked in recv() on this socket. A bare close() while
-        # another thread is in recv() frees the descriptor but not the connection, which then
-        # stays established (never reset) until the peer speaks.
-        sock.shutdown(socket.SHUT_RDWR)
+            # Wake the pipe thread blocked in recv() on it: until that call returns, close() does
+            # not release the socket, and an idle peer would never learn that it was cut.
+            sock.shutdown(socket.SHUT_RD)
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
 

@@ -112,13 +112,14 @@ def get_full_sms(call: Call) -> Token:
 
 
 def set_status(call: Call) -> Token:
-    from reseller.tasks import forward_status
+    from reseller.tasks import forward_queued_mark, forward_status
 
     status = inputs.status(call)
     activation = _mine(call)
     token = activation_set_status(activation=activation, status=status)
     if activation.upstream_pending:
-        after_commit(forward_status, activation.pk)
+        # Always sent (a queued copy may be running with the previous mark), and marked queued.
+        after_commit(forward_status, activation.pk, once=forward_queued_mark(activation.pk), replace=True)
     return Token(token)
 
 
