@@ -23,3 +23,6 @@ logger_class = "reseller.gunicorn_logging.MaskingLogger"
 # The longest request line gunicorn accepts (its maximum; the default is 4094): a longer one gets
 # gunicorn's HTTP 414 before Django runs (docs/protocol.md "Refused before the protocol").
 limit_request_line = 8190
+# gunicorn's control socket (gunicornc) is not used here; its one default path per user would be
+# shared by every gunicorn on the host. GUNICORN_CONTROL_SOCKET=1 turns it on.
+control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "0") != "1"

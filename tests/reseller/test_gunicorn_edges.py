@@ -17,10 +17,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from accounts.keys import generate_api_key
 from reseller.protocol import throttle
+from tests.subprocess_env import production_env
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = "/stubs/handler_api.php"
@@ -68,26 +68,20 @@ def gunicorn(tmp_path):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        db = connection.settings_dict
-        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("RATE_LIMIT_", "UNKNOWN_KEY_", "GUNICORN_"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="reseller.settings",  # production settings: the limits' defaults are on
-            DATABASE_URL=f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        env = production_env(
             REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
-            CELERY_BROKER_URL="memory://",
-            SECRET_KEY="gunicorn-test-secret-key-that-is-long-enough-for-production-checks",
-            ALLOWED_HOSTS="127.0.0.1,localhost",
             DEBUG="0",
             GUNICORN_BIND=f"127.0.0.1:{port}",
             WEB_CONCURRENCY="1",
             LOG_LEVEL="INFO",
         )
+        # Production settings: the limits' defaults are on.
+        env = {k: v for k, v in env.items() if not k.startswith(("RATE_LIMIT_", "UNKNOWN_KEY_", "GUNICORN_"))}
+        env["GUNICORN_BIND"] = f"127.0.0.1:{port}"
         env.update(env_overrides)
         out, err = tmp_path / f"{port}.out", tmp_path / f"{port}.err"
         proc = subprocess.Popen(
-            # No control socket: several gunicorns on one machine would share its default path.
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket", *args, "reseller.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args, "reseller.wsgi"],
             cwd=ROOT,
             env=env,
             stdout=out.open("wb"),
@@ -147,10 +141,7 @@ def test_embedded_server_log_masks_keys(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    db = connection.settings_dict
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "reseller.settings", "SECRET_KEY": "serve-test", "DEBUG": "0"}
-    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    env = production_env(DEBUG="0", REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
