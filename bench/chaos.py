@@ -280,7 +280,7 @@ def main() -> int:
     )
     fresh_database(env)
     keys = shell(env, SETUP.format(urls=[f.url for f in fakes], customers=args.customers, opening=OPENING)).split(",")
-    procs = Processes(env, worker_layout(env))
+    procs = Processes(env, worker_layout(prefix))
     base = f"http://127.0.0.1:{args.port}"
     started = time.monotonic()
     try:
@@ -343,9 +343,13 @@ def main() -> int:
     return 0
 
 
-def worker_layout(env: dict) -> list[list[str]]:
-    """The worker processes docs/operations.md describes."""
-    return [["--pool=threads", "--concurrency=8", "-n", f"chaos-all-{os.getpid()}@%h"]]
+def worker_layout(prefix: str) -> list[list[str]]:
+    """The worker processes docs/operations.md describes: one for `urgent`, one for `forward,slow`."""
+    tag = os.getpid()
+    return [
+        ["-Q", f"{prefix}urgent", "-n", f"chaos-urgent-{tag}@%h", "--concurrency=2"],
+        ["-Q", f"{prefix}forward,{prefix}slow", "-n", f"chaos-bulk-{tag}@%h", "--concurrency=4"],
+    ]
 
 
 def settle(env: dict, fakes: list[FakeSmsActivate], calm: int) -> dict:
@@ -362,22 +366,20 @@ def settle(env: dict, fakes: list[FakeSmsActivate], calm: int) -> dict:
 
 
 def delete_queues(broker_url: str, prefix: str) -> None:
-    """Remove the run's private queues from the shared broker."""
+    """Remove the run's private queues and exchanges from the shared broker, by exact name."""
     from kombu import Connection
 
-    from reseller.celery import app
-
-    names = {q.name for q in (app.conf.task_queues or [])} | {"celery"}
     try:
         with Connection(broker_url, connect_timeout=5) as conn:
-            channel = conn.default_channel
-            for name in names:
+            for name in ("urgent", "forward", "slow"):
+                channel = conn.channel()
                 try:
-                    channel.queue_delete(f"{prefix}{name}" if not name.startswith(prefix) else name)
-                except Exception:  # noqa: BLE001 - a queue that never existed
-                    channel = conn.channel()
-    except OSError as exc:
-        print(f"could not delete the run's queues: {exc}")
+                    channel.queue_delete(f"{prefix}{name}")
+                    channel.exchange_delete(f"{prefix}{name}")
+                finally:
+                    channel.close()
+    except Exception as exc:  # noqa: BLE001 - report it; the run's figures stand
+        print(f"could not delete the run's queues: {exc!r}")
 
 
 if __name__ == "__main__":
