@@ -174,14 +174,16 @@ def _cancel_orphan(
         Activation.objects.filter(pk=owner.pk, upstream_id="").update(upstream_id=item.upstream_id, phone=item.phone)
     had_code = item.state == Up.CODE
     if had_code:
-        # An owner's loss has the key its late-number path would use: a retried pass books it once.
-        money.book_loss(
-            provider=provider,
-            amount=owner.cost_pkr if owner is not None else _listed_cost(provider, item, unknown),
-            key=f"activation:{owner.pk}:loss" if owner is not None else f"orphan:{provider.pk}:{item.upstream_id}:loss",
-            memo=f"orphan upstream activation {item.upstream_id} had a code (unknown outcome)",
-        )
-        report["losses"] += 1
+        if owner is not None:  # the key its late-number path would use: a retried pass books it once
+            _order_loss(provider, owner, f"its orphan {item.upstream_id} had a code", report)
+        else:
+            money.book_loss(
+                provider=provider,
+                amount=_listed_cost(provider, item, unknown),
+                key=f"orphan:{provider.pk}:{item.upstream_id}:loss",
+                memo=f"orphan upstream activation {item.upstream_id} had a code (unknown outcome)",
+            )
+            report["losses"] += 1
     try:
         client.set_status(item.upstream_id, SetStatus.CANCEL)
     except UnknownActivation:
@@ -193,9 +195,7 @@ def _cancel_orphan(
     if sighting is not None:
         _resolve(sighting, Outcome.LOSS if had_code else Outcome.CANCELLED, timezone.now())
     if owner is not None:
-        report["closed"] += Activation.objects.filter(pk=owner.pk, upstream_pending=Pending.RECONCILE).update(
-            upstream_pending="", failure="timeout; number found upstream and cancelled"
-        )
+        _settle(owner, "timeout; number found upstream and cancelled", report)
 
 
 def _listed_cost(provider: Provider, item: ActiveActivation, unknown: list[Activation]) -> Decimal | None:
@@ -232,17 +232,9 @@ def _close_unfound(provider: Provider, unknown: list[Activation], report: dict, 
         else:
             # We cannot see whether the upstream sold the number: the customer was refunded,
             # so the possible charge is booked as our loss (shared decision #15).
-            money.book_loss(
-                provider=provider,
-                amount=activation.cost_pkr,
-                key=f"activation:{activation.pk}:loss",
-                memo=f"activation #{activation.pk}: unknown outcome, cannot be reconciled",
-            )
-            report["losses"] += 1
+            _order_loss(provider, activation, "unknown outcome, cannot be reconciled", report)
             note = "unknown outcome; cannot be reconciled with this protocol: cost booked as a loss"
-        report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
-            upstream_pending="", failure=note
-        )
+        _settle(activation, note, report)
 
 
 def _reconcile_known(client, provider: Provider, activation: Activation, report: dict) -> None:
@@ -256,13 +248,7 @@ def _reconcile_known(client, provider: Provider, activation: Activation, report:
         log.info("status of late number %s failed: %r", activation.upstream_id, exc)
         return  # next run
     if status.state == Up.CODE:
-        money.book_loss(
-            provider=provider,
-            amount=activation.cost_pkr,
-            key=f"activation:{activation.pk}:loss",
-            memo=f"activation #{activation.pk}: late number had a code",
-        )
-        report["losses"] += 1
+        _order_loss(provider, activation, "late number had a code", report)
     if status.state not in (Up.CANCELLED, Up.FINISHED):
         try:
             client.set_status(activation.upstream_id, SetStatus.CANCEL)
@@ -272,8 +258,24 @@ def _reconcile_known(client, provider: Provider, activation: Activation, report:
         except ProviderError as exc:
             log.info("cancel of late number %s failed: %r", activation.upstream_id, exc)
             return  # next run
+    _settle(activation, "unknown outcome; the late number was cancelled upstream", report)
+
+
+def _order_loss(provider: Provider, activation: Activation, why: str, report: dict) -> None:
+    """The upstream bills this unknown order's number (one key per order: booked once)."""
+    money.book_loss(
+        provider=provider,
+        amount=activation.cost_pkr,
+        key=f"activation:{activation.pk}:loss",
+        memo=f"activation #{activation.pk}: {why}",
+    )
+    report["losses"] += 1
+
+
+def _settle(activation: Activation, note: str, report: dict) -> None:
+    """Reconciliation is done with this order."""
     report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
-        upstream_pending="", failure="unknown outcome; the late number was cancelled upstream"
+        upstream_pending="", failure=note
     )
 
 
