@@ -151,6 +151,8 @@ HOLD_SWEEP_INTERVAL_SECONDS = env.int("HOLD_SWEEP_INTERVAL_SECONDS", default=60)
 ACTIVATION_LIFETIME_SECONDS = env.int("ACTIVATION_LIFETIME_SECONDS", default=1200)
 CANCEL_GRACE_SECONDS = env.int("CANCEL_GRACE_SECONDS", default=120)
 UPSTREAM_POLL_SECONDS = env.int("UPSTREAM_POLL_SECONDS", default=5)
+# Status sync with an active list: activations missing from it (ended upstream) asked one by one per cycle.
+UPSTREAM_SYNC_UNLISTED_PER_CYCLE = env.int("UPSTREAM_SYNC_UNLISTED_PER_CYCLE", default=50)
 # Markup when no MarkupRule matches (percent of the PKR cost).
 DEFAULT_MARKUP_PERCENT = Decimal(env.str("DEFAULT_MARKUP_PERCENT", default="0"))
 # Circuit breaker: consecutive provider errors before a provider is skipped, and for how long.
