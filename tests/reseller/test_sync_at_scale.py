@@ -2,22 +2,19 @@
 (the fakes of tests/fakes, over real HTTP). The newest ones, never synced yet, receive their
 SMS and must get them within a bounded number of cycles; an active list over 1 MiB is read.
 
-The rows are made in bulk (no 10,000 purchases): the upstream side with `add_live`, ours
-with bulk_create, each activation with an open hold of its price on the customer's wallet,
-and the wallet's cached `held` raised by their sum, which is what `ledger_verify` checks."""
+The rows are made in bulk (`tests/bulk.py`: no 10,000 purchases), each with an open hold
+that `ledger_verify` accepts."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db.models import F
-from django.utils import timezone
 
-from billing.models import Hold, LedgerAccount
+from billing.models import Hold
 from billing.selectors import wallet_of
 from reseller import tasks
 from reseller.activations.sync import provider_sync_statuses
 from reseller.models import Activation
+from tests.bulk import COST, PRICE, make_live
 from tests.fakes.sms_activate import FakeSmsActivate
 from tests.fakes.sms_activate_compat import FakeSmsActivateCompat
 from upstream.models import Country, Service
@@ -26,47 +23,6 @@ from upstream.providers.base import BadResponse
 from upstream.services import catalogue_sync, provider_add
 
 pytestmark = pytest.mark.django_db
-PRICE = Decimal("1.00")
-COST = Decimal("0.50")
-
-
-def make_live(customer, provider, fake, count: int, *, synced_ago: float | None, service="tg", country=22):
-    """`count` live activations bought from `provider`: upstream, ours and their holds."""
-    now = timezone.now()
-    upstream = fake.add_live(count, service=service, country=country, cost=COST)
-    wallet = wallet_of(customer)
-    holds = Hold.objects.bulk_create(
-        Hold(
-            account=wallet,
-            amount=PRICE,
-            idempotency_key=f"scale:{provider.slot}:{item.id}",
-            expires_at=now + timedelta(seconds=1800),
-            memo="scale test",
-        )
-        for item in upstream
-    )
-    LedgerAccount.objects.filter(pk=wallet.pk).update(held=F("held") + PRICE * count)
-    synced_at = None if synced_ago is None else now - timedelta(seconds=synced_ago)
-    rows = Activation.objects.bulk_create(
-        Activation(
-            customer=customer,
-            provider=provider,
-            service=Service.objects.get(code=service),
-            country=Country.objects.get(pk=country),
-            state=Activation.State.ACTIVE,
-            phone=item.phone,
-            upstream_id=str(item.id),
-            price=PRICE,
-            cost=COST,
-            cost_pkr=COST,
-            hold=hold,
-            activated_at=now,
-            expires_at=now + timedelta(seconds=1200),
-            synced_at=synced_at,
-        )
-        for item, hold in zip(upstream, holds, strict=True)
-    )
-    return rows
 
 
 def upstream(slot: int, fake) -> object:
