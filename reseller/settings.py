@@ -276,6 +276,8 @@ PURCHASE_MIN_ATTEMPT_SECONDS = env.float("PURCHASE_MIN_ATTEMPT_SECONDS", default
 # the expiry sweeper closes it as an unknown outcome and reconciliation looks for its number.
 PURCHASE_STUCK_GRACE_SECONDS = env.int("PURCHASE_STUCK_GRACE_SECONDS", default=60)
 UPSTREAM_POLL_SECONDS = env.int("UPSTREAM_POLL_SECONDS", default=5)
+# Status sync with an active list: activations missing from it (ended upstream) asked one by one per cycle.
+UPSTREAM_SYNC_UNLISTED_PER_CYCLE = env.int("UPSTREAM_SYNC_UNLISTED_PER_CYCLE", default=50)
 # Markup when no MarkupRule matches (percent of the PKR cost).
 DEFAULT_MARKUP_PERCENT = Decimal(env.str("DEFAULT_MARKUP_PERCENT", default="0"))
 # Circuit breaker: consecutive provider errors before a provider is skipped, and for how long.

@@ -7,3 +7,4 @@ source scripts/venv.sh requirements-dev.txt
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk); }
 python bench/getbalance.py "$@"
 python bench/purchases.py
+python bench/sync.py

@@ -8,10 +8,11 @@ killed worker only delays it.
 
 import logging
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import F, Q
 from django.utils import timezone
 
-from reseller.activations.lifecycle import activation_apply_upstream
+from reseller.activations.lifecycle import activation_apply_upstream, extract_code
 from reseller.models import Activation
 from upstream.models import Provider
 from upstream.providers import client_for
@@ -49,37 +50,104 @@ def _sync_filter() -> Q:
 
 
 def provider_sync_statuses(*, provider_id: int, limit: int = 1000) -> int:
-    """One sync cycle for one provider: a single active-list call where the
-    protocol has one, else one status call per activation. Returns how many
-    activations were checked."""
+    """One sync cycle for one provider. Returns how many activations were checked.
+
+    Where the protocol has an active list (one call lists every live activation), every
+    row is checked from that list in this cycle (`_sync_from_active_list`). Otherwise one
+    status call each for `limit` rows, the never-checked first, then the longest unchecked:
+    every row is checked within ceil(rows / limit) cycles."""
     provider = Provider.objects.get(pk=provider_id)
+    client = client_for(provider)
+    if client.supports_active_list:
+        return _sync_from_active_list(provider, client)
     activations = list(
-        Activation.objects.filter(_sync_filter(), provider_id=provider_id)
-        .exclude(upstream_id="")
-        .select_related("provider", "service")
-        .order_by("synced_at", "id")[:limit]
+        _rows_to_sync(provider_id).select_related("provider", "service").order_by(*LONGEST_UNCHECKED)[:limit]
     )
     if not activations:
         return 0
-    client = client_for(provider)
     now = timezone.now()
-    if client.supports_active_list:
-        live = {item.upstream_id: item for item in client.active_activations()}
-        for activation in activations:
-            item = live.get(activation.upstream_id)
-            if item is not None:
-                activation_apply_upstream(
-                    activation=activation,
-                    result=StatusResult(state=item.state, code=item.code, text=item.text, raw=str(item.raw)),
-                )
-            else:
-                # Not in the live list: it ended upstream; ask once to learn how.
-                _sync_one(client, activation)
-    else:
-        for activation in activations:
-            _sync_one(client, activation)
+    for activation in activations:
+        _sync_one(client, activation)
     Activation.objects.filter(pk__in=[a.pk for a in activations]).update(synced_at=now)
     return len(activations)
+
+
+# Never-checked rows first (PostgreSQL sorts NULL last by default), then the longest unchecked.
+LONGEST_UNCHECKED = (F("synced_at").asc(nulls_first=True), "id")
+
+
+def _rows_to_sync(provider_id: int):
+    return Activation.objects.filter(_sync_filter(), provider_id=provider_id).exclude(upstream_id="")
+
+
+def _sync_from_active_list(provider: Provider, client) -> int:
+    """Every row of the provider against one active list. Unchanged rows cost nothing but
+    their share of one `synced_at` UPDATE: rows are read as tuples, and only those whose
+    listed state changes something are loaded and applied. Rows missing from the list
+    ended upstream: each is asked once, at most UPSTREAM_SYNC_UNLISTED_PER_CYCLE per cycle,
+    the longest unchecked first (the rest wait for the next cycles)."""
+    rows = list(
+        _rows_to_sync(provider.pk)
+        .order_by(*LONGEST_UNCHECKED)
+        .values_list("pk", "upstream_id", "state", "previous_code", "upstream_pending")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    listed = {item.upstream_id: item for item in client.active_activations(expected=_expected_live(provider))}
+    checked: list[int] = []
+    changed: dict[int, StatusResult] = {}
+    unlisted: list[int] = []
+    for pk, upstream_id, state, previous_code, pending in rows:
+        item = listed.get(upstream_id)
+        if item is None:
+            unlisted.append(pk)
+            continue
+        checked.append(pk)
+        if _listed_changes(item, state=state, previous_code=previous_code, pending=pending):
+            changed[pk] = StatusResult(state=item.state, code=item.code, text=item.text, raw=str(item.raw))
+    for activation in Activation.objects.filter(pk__in=list(changed)).select_related("provider", "service"):
+        activation_apply_upstream(activation=activation, result=changed[activation.pk])
+    asked = unlisted[: settings.UPSTREAM_SYNC_UNLISTED_PER_CYCLE]
+    by_pk = Activation.objects.select_related("provider", "service").in_bulk(asked)
+    for pk in asked:
+        if pk in by_pk:
+            _sync_one(client, by_pk[pk])  # not in the live list: it ended upstream; ask once to learn how
+    checked += asked
+    Activation.objects.filter(pk__in=checked).update(synced_at=now)
+    if len(unlisted) > len(asked):
+        log.info(
+            "provider %s: %d activations missing from the active list wait for the next cycles",
+            provider.slot,
+            len(unlisted) - len(asked),
+        )
+    return len(checked)
+
+
+def _listed_changes(item, *, state: str, previous_code: str, pending: str) -> bool:
+    """Whether applying this active-list entry can change the row (activation_apply_upstream
+    decides again on the fresh row; this only spares the unchanged ones a load)."""
+    if item.state in (UpstreamState.CANCELLED, UpstreamState.FINISHED):
+        return True
+    if item.state != UpstreamState.CODE or not extract_code(item.code, item.text):
+        return False  # still waiting (or waiting for another SMS): nothing to apply
+    if state == State.ACTIVE:
+        return True  # the first SMS
+    if state == State.WAITING_RETRY:
+        return extract_code(item.code, item.text) != previous_code  # another SMS
+    return pending == Pending.CANCEL  # a code after our refund: a loss to book
+
+
+def _expected_live(provider: Provider) -> int:
+    """How many activations the provider's account may list: every row buying with the
+    same account (sibling rows share one list) that can still be live upstream. It sizes
+    the reply we accept (`http.list_body_limit`)."""
+    siblings = Provider.objects.filter(base_url=provider.base_url, api_key=provider.api_key)
+    return (
+        Activation.objects.filter(provider__in=siblings)
+        .filter(Q(state__in=Activation.LIVE_STATES) | ~Q(upstream_pending=""))
+        .count()
+    )
 
 
 def activation_check_now(*, activation_id: int) -> str:

@@ -51,6 +51,10 @@ class FakeSmsActivate(FakeUpstream):
     def deliver_sms(self, activation_id: int | str, code: str, text: str | None = None) -> None:
         self.state.deliver_sms(activation_id, code, text)
 
+    def add_live(self, count: int, *, service: str, country: int, cost: Decimal | str | int) -> list[FakeActivation]:
+        """`count` waiting activations at once, as if bought (scale tests)."""
+        return self.state.add_live(count, service=service, country=country, cost=cost)
+
     @property
     def balance(self) -> Decimal:
         return self.state.balance

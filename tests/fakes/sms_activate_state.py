@@ -132,6 +132,27 @@ class FakeSmsActivateState:
             activation.sms.append((code, text if text is not None else f"Your code is {code}", _now_text()))
             activation.status = "code"
 
+    def add_live(self, count: int, *, service: str, country: int, cost: Decimal | str | int) -> list[FakeActivation]:
+        """`count` waiting activations at once, as if bought (no stock or balance moves): scale
+        tests create thousands without thousands of purchases. Returns them (copies)."""
+        with self.lock:
+            prefix = COUNTRIES.get(int(country), ("", "", "", "99"))[3]
+            made = []
+            for _ in range(count):
+                activation_id = next(self._ids)
+                activation = FakeActivation(
+                    id=activation_id,
+                    service=service,
+                    country=int(country),
+                    phone=f"{prefix}{9_000_000_000 + activation_id % 1_000_000_000}",
+                    cost=Decimal(cost),
+                    operator="any",
+                    order_id=None,
+                )
+                self._activations[activation_id] = activation
+                made.append(copy.copy(activation))
+            return made
+
     @property
     def activations(self) -> dict[int, FakeActivation]:
         """A snapshot (copies): tests inspect it, they do not change the fake through it."""

@@ -216,8 +216,10 @@ class ProviderClient(ABC):
     def set_status(self, upstream_id: str, status: SetStatus) -> str:
         """Returns the upstream's success token (ACCESS_READY, ACCESS_CANCEL, ...)."""
 
-    def active_activations(self) -> list[ActiveActivation]:
-        """Every live activation in one call (only where supports_active_list)."""
+    def active_activations(self, *, expected: int | None = None) -> list[ActiveActivation]:
+        """Every live activation in one call (only where supports_active_list). `expected`: how
+        many the caller thinks are live there; the reply may be that many entries long
+        (`http.list_body_limit`), None keeps the plain body cap."""
         raise NotImplementedError
 
     @abstractmethod

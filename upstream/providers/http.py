@@ -12,7 +12,9 @@ is the error split of `upstream.providers.base`:
   upstream may have carried it out: a purchase must be reconciled, never
   repeated.
 - `BadResponse`: an answer came back but it is not a protocol reply: a 3xx
-  (redirects are never followed), a 4xx/5xx, or a body over `MAX_BODY_BYTES`.
+  (redirects are never followed), a 4xx/5xx, or a body over `MAX_BODY_BYTES`
+  (or the call's `max_bytes`: a list of every live activation grows with them,
+  see `list_body_limit`).
 
 A purchase runs inside `deadline(seconds)`: every call in it, across the whole
 failover chain, has its connect and read timeouts cut to what is left, and a
@@ -69,6 +71,12 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 15.0
 MAX_BODY_BYTES = 1024 * 1024
+# A reply listing live activations (getActiveActivations) is allowed LIST_BYTES_PER_ENTRY per
+# activation we expect in it (a real entry is ~450 bytes; long SMS texts escaped as \uXXXX
+# take more), never less than MAX_BODY_BYTES and never more than LIST_MAX_BODY_BYTES unless
+# the provider's config sets `list_max_bytes` itself.
+LIST_BYTES_PER_ENTRY = 2 * 1024
+LIST_MAX_BODY_BYTES = 64 * 1024 * 1024
 EXCERPT_CHARS = 200
 USER_AGENT = "sms-reseller/0.1"
 _CHUNK = 64 * 1024
@@ -210,6 +218,15 @@ def read_timeout_of(provider: Provider) -> float:
     return seconds
 
 
+def list_body_limit(provider: Provider, expected: int | None) -> int:
+    """The body cap for a call listing `expected` live activations (None: unknown, the plain cap)."""
+    configured = (provider.config or {}).get("list_max_bytes")
+    if isinstance(configured, int) and not isinstance(configured, bool) and configured > 0:
+        return configured
+    wanted = LIST_BYTES_PER_ENTRY * max(int(expected or 0), 0)
+    return min(max(wanted, MAX_BODY_BYTES), LIST_MAX_BODY_BYTES)
+
+
 def call(
     provider: Provider,
     params: Mapping[str, object],
@@ -217,6 +234,7 @@ def call(
     timeout: float | None = None,
     key_param: str = "api_key",
     method: str = "GET",
+    max_bytes: int | None = None,
 ) -> str:
     """Send one request to `provider.base_url` with our key as `key_param` and `params`, and
     return the body (UTF-8, undecodable bytes replaced, our key scrubbed should the upstream
@@ -224,8 +242,8 @@ def call(
 
     GET puts everything in the query string; POST sends a form body (Get-SMS v1). `params`
     must not contain `key_param`; `None` values are left out. `timeout` overrides the
-    provider's read timeout for this call. Raises only `ProviderUnavailable`,
-    `ProviderTimeout`, `BadResponse`.
+    provider's read timeout for this call, `max_bytes` the body cap (`MAX_BODY_BYTES`).
+    Raises only `ProviderUnavailable`, `ProviderTimeout`, `BadResponse`.
     """
     if key_param in params:
         raise ValueError(f"call() adds the provider's {key_param} itself")
@@ -270,7 +288,7 @@ def call(
     if left is not None:  # the body gets what the headers left of the deadline
         read_timeout = max(min(read_timeout, left), 0.001)
     try:
-        text = _read(response, shown=shown, secret=secret, read_timeout=read_timeout)
+        text = _read(response, shown=shown, secret=secret, read_timeout=read_timeout, limit=max_bytes or MAX_BODY_BYTES)
     except (BadResponse, ProviderTimeout) as failure:
         response.close()  # a half-read connection must not go back to the pool
         log.warning("upstream slot %s %s failed: %s", provider.slot, method, failure)
@@ -320,7 +338,9 @@ def _translate(exc: requests.exceptions.RequestException, *, shown: str, secret:
     return ProviderTimeout(message=f"{shown}: {detail}")
 
 
-def _read(response: requests.Response, *, shown: str, secret: str, read_timeout: float) -> str:
+def _read(
+    response: requests.Response, *, shown: str, secret: str, read_timeout: float, limit: int = MAX_BODY_BYTES
+) -> str:
     status = response.status_code
     if 300 <= status < 400:
         location = redact(response.headers.get("Location", ""), secret)
@@ -329,11 +349,11 @@ def _read(response: requests.Response, *, shown: str, secret: str, read_timeout:
         excerpt = _excerpt(response, secret=secret, read_timeout=read_timeout)
         raise BadResponse(raw=f"HTTP {status}: {excerpt}", message=f"{shown}: HTTP {status}: {excerpt}")
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BadResponse(raw=f"body of {declared} bytes", message=f"{shown}: body over {MAX_BODY_BYTES} bytes")
-    body = _read_body(response, limit=MAX_BODY_BYTES, read_timeout=read_timeout, shown=shown)
+    if declared.isdigit() and int(declared) > limit:
+        raise BadResponse(raw=f"body of {declared} bytes", message=f"{shown}: body over {limit} bytes")
+    body = _read_body(response, limit=limit, read_timeout=read_timeout, shown=shown)
     if body is None:
-        raise BadResponse(raw=f"body over {MAX_BODY_BYTES} bytes", message=f"{shown}: body over {MAX_BODY_BYTES} bytes")
+        raise BadResponse(raw=f"body over {limit} bytes", message=f"{shown}: body over {limit} bytes")
     return scrub(body.decode("utf-8", errors="replace"), secret)
 
 

@@ -161,9 +161,9 @@ class OtpGetClient(ProviderClient):
             raise ProviderUnavailable(message=f"provider slot {self.provider.slot}: config type must be 1-6: {value!r}")
         return int(text)
 
-    def _get(self, action: str, **params: object) -> str:
+    def _get(self, action: str, *, max_bytes: int | None = None, **params: object) -> str:
         """One call with `type`; the body stripped of whitespace and BOM, never empty, never an HTML page."""
-        text = http.call(self.provider, {"action": action, **params, "type": self.upstream_type})
+        text = http.call(self.provider, {"action": action, **params, "type": self.upstream_type}, max_bytes=max_bytes)
         body = text.strip().lstrip("\ufeff").strip()
         if not body:
             raise _bad(text, f"empty reply to {action}")
@@ -229,11 +229,11 @@ class OtpGetClient(ProviderClient):
             raise _bad(body, f"unexpected reply to setStatus {int(status)}")
         return body
 
-    def active_activations(self) -> list[ActiveActivation]:
+    def active_activations(self, *, expected: int | None = None) -> list[ActiveActivation]:
         """This server's `getActiveActivations` (SMS-Activate's shape); only when config `active_list`."""
         if not self.supports_active_list:
             raise NotImplementedError("OTPGet documents no active list: set config active_list for this server")
-        body = self._get("getActiveActivations")
+        body = self._get("getActiveActivations", max_bytes=http.list_body_limit(self.provider, expected))
         if body == NO_ACTIVATIONS:
             return []
         _raise_if_error(body)

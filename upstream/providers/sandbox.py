@@ -390,7 +390,7 @@ class SandboxClient(ProviderClient):
         row.save(update_fields=["status"])
         return "ACCESS_CANCEL"
 
-    def active_activations(self) -> list[ActiveActivation]:
+    def active_activations(self, *, expected: int | None = None) -> list[ActiveActivation]:
         timeout = self._fail_before("active_activations")
         result = []
         for row in self._rows().filter(status__in=LIVE).order_by("pk"):

@@ -138,9 +138,9 @@ class SmsActivateClient(ProviderClient):
     protocol = "smsactivate"
     supports_active_list = True
 
-    def _get(self, action: str, **params: object) -> str:
+    def _get(self, action: str, *, max_bytes: int | None = None, **params: object) -> str:
         """One call; the body stripped of whitespace and BOM, never empty, never an HTML page."""
-        text = http.call(self.provider, {"action": action, **params})
+        text = http.call(self.provider, {"action": action, **params}, max_bytes=max_bytes)
         body = text.strip().lstrip("\ufeff").strip()
         if not body:
             raise _bad(text, f"empty reply to {action}")
@@ -232,8 +232,8 @@ class SmsActivateClient(ProviderClient):
             raise _bad(body, "unexpected reply to setStatus")
         return body
 
-    def active_activations(self) -> list[ActiveActivation]:
-        body = self._get("getActiveActivations")
+    def active_activations(self, *, expected: int | None = None) -> list[ActiveActivation]:
+        body = self._get("getActiveActivations", max_bytes=http.list_body_limit(self.provider, expected))
         if body == NO_ACTIVATIONS:
             return []
         _raise_if_error(body)

@@ -136,7 +136,7 @@ class SmsActivateCompatClient(SmsActivateClient):
     def _full_text(self, upstream_id: str) -> str | None:
         return None  # no getStatusV2 in this protocol
 
-    def active_activations(self) -> list[ActiveActivation]:
+    def active_activations(self, *, expected: int | None = None) -> list[ActiveActivation]:
         raise NotImplementedError("smsactivate-compat has no getActiveActivations")
 
     # --- catalogue -------------------------------------------------------------------
