@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from reseller.activations import money
+from reseller.activations.sync import expected_live
 from reseller.models import Activation, UpstreamOrphan
 from upstream.models import Provider
 from upstream.providers import client_for
@@ -74,7 +75,7 @@ def provider_reconcile(*, provider_id: int) -> dict:
     open_sightings = UpstreamOrphan.objects.filter(provider_id=provider_id, resolved_at__isnull=True)
     if client.supports_active_list and (unknown or open_sightings.exists()):
         try:
-            listing = client.active_activations()
+            listing = client.active_activations(expected=expected_live(provider))
         except ProviderError as exc:
             log.info("reconcile: active list of provider slot %s failed: %r", provider.slot, exc)
             return report  # next run

@@ -94,7 +94,7 @@ def _sync_from_active_list(provider: Provider, client) -> int:
     if not rows:
         return 0
     now = timezone.now()
-    listed = {item.upstream_id: item for item in client.active_activations(expected=_expected_live(provider))}
+    listed = {item.upstream_id: item for item in client.active_activations(expected=expected_live(provider))}
     checked: list[int] = []
     changed: dict[int, StatusResult] = {}
     unlisted: list[int] = []
@@ -138,7 +138,7 @@ def _listed_changes(item, *, state: str, previous_code: str, pending: str) -> bo
     return pending == Pending.CANCEL  # a code after our refund: a loss to book
 
 
-def _expected_live(provider: Provider) -> int:
+def expected_live(provider: Provider) -> int:
     """How many activations the provider's account may list: every row buying with the
     same account (sibling rows share one list) that can still be live upstream. It sizes
     the reply we accept (`http.list_body_limit`)."""

@@ -12,6 +12,7 @@ import pytest
 from billing.models import Hold
 from billing.selectors import wallet_of
 from reseller import tasks
+from reseller.activations.reconcile import provider_reconcile
 from reseller.activations.sync import provider_sync_statuses
 from reseller.models import Activation
 from tests.bulk import COST, PRICE, make_live
@@ -72,6 +73,22 @@ def test_active_list_over_one_mebibyte_is_read(customer_with_key):
         assert provider_sync_statuses(provider_id=provider.pk) == 5000
     rows[-1].refresh_from_db()
     assert (rows[-1].state, rows[-1].code) == (Activation.State.CODE_RECEIVED, "424242")
+
+
+def test_reconciliation_reads_an_active_list_over_one_mebibyte(customer_with_key):
+    customer, _ = customer_with_key(balance="6000.00")
+    with FakeSmsActivate(api_key="k") as fake:
+        provider = upstream(1, fake)
+        make_live(customer, provider, fake, 5000, synced_ago=None)
+        (orphan,) = fake.add_live(1, service="tg", country=22, cost=COST)  # sold to an order that timed out
+        unknown = make_live(customer, provider, fake, 1, synced_ago=None)[0]
+        Activation.objects.filter(pk=unknown.pk).update(state="unknown", upstream_pending="reconcile", upstream_id="")
+        report = provider_reconcile(provider_id=provider.pk)
+        assert report["orphans"] == 2 and report["waiting"] == 2  # the list was read; 5,000 owned ones skipped
+        assert all(a.status == "waiting" for a in fake.activations.values())
+    Activation.objects.filter(pk=unknown.pk).update(
+        state="active", upstream_pending="", upstream_id=unknown.upstream_id
+    )
 
 
 def test_list_body_limit_scales_with_the_live_count(customer_with_key):
