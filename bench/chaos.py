@@ -4,10 +4,10 @@ and worker processes are killed and the broker goes away and comes back. Bounded
 loopback only. Prints its figures and exits non-zero if the end state is wrong.
 
 The production processes run as in docs/operations.md: gunicorn (gunicorn.conf.py), the
-Celery workers of the documented layout and beat, on PostgreSQL (a scratch database) and
-RabbitMQ. The broker is reached through a loopback TCP proxy that the run cuts and restores,
-so the shared RabbitMQ server itself is never stopped; the run's queues have a private prefix
-and are deleted at the end.
+Celery workers of the documented layout and beat, on PostgreSQL (a scratch database), Redis
+(`CHAOS_REDIS_URL`, keys under the run's prefix) and RabbitMQ. The broker is reached through
+a loopback TCP proxy that the run cuts and restores, so the shared RabbitMQ server itself is
+never stopped; the run's queues have a private prefix and are deleted at the end.
 
 What must hold at the end (after a calm period for the sweepers):
 - every order is in an ended state and no hold is open;
@@ -244,7 +244,8 @@ def live_upstream(fakes: list[FakeSmsActivate]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=90, help="length of the chaos period")
-    parser.add_argument("--calm", type=int, default=300, help="at most this long for the sweepers afterwards")
+    # A message lost in an outage is sent again once its queued mark expires (reconcile: 300 s).
+    parser.add_argument("--calm", type=int, default=420, help="at most this long for the sweepers afterwards")
     parser.add_argument("--customers", type=int, default=16)
     parser.add_argument("--port", type=int, default=8097)
     parser.add_argument("--seed", type=int, default=7)
@@ -278,6 +279,9 @@ def main() -> int:
         PURCHASE_STUCK_GRACE_SECONDS="10",
         HOLD_SWEEP_INTERVAL_SECONDS="10",
     )
+    # As in production: one cache for every process (the queued marks, the limits' counters);
+    # the run's keys carry its private prefix.
+    env["REDIS_URL"] = os.environ.get("CHAOS_REDIS_URL", "redis://127.0.0.1:6379/8")
     fresh_database(env)
     keys = shell(env, SETUP.format(urls=[f.url for f in fakes], customers=args.customers, opening=OPENING)).split(",")
     procs = Processes(env, worker_layout(prefix))
@@ -298,6 +302,8 @@ def main() -> int:
         for thread in threads:
             thread.join(timeout=args.seconds + 120)
         proxy.restore()
+        for fake in fakes:
+            fake.calm()  # failures still queued for a rarely used upstream would outlast the chaos
         chaos_end = time.monotonic()
         # Calm: every process up, the sweepers settle the rest.
         for name, proc in procs.procs.items():

@@ -186,7 +186,8 @@ def _cancel_orphan(
             )
             report["losses"] += 1
     try:
-        client.set_status(item.upstream_id, SetStatus.CANCEL)
+        # One with a code is billed anyway and upstreams refuse to cancel it: it is finished.
+        client.set_status(item.upstream_id, SetStatus.FINISH if had_code else SetStatus.CANCEL)
     except UnknownActivation:
         pass  # gone meanwhile
     except ProviderError as exc:
@@ -252,7 +253,7 @@ def _reconcile_known(client, provider: Provider, activation: Activation, report:
         _order_loss(provider, activation, "late number had a code", report)
     if status.state not in (Up.CANCELLED, Up.FINISHED):
         try:
-            client.set_status(activation.upstream_id, SetStatus.CANCEL)
+            client.set_status(activation.upstream_id, SetStatus.FINISH if status.state == Up.CODE else SetStatus.CANCEL)
             report["cancelled"] += 1
         except UnknownActivation:
             pass

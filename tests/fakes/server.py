@@ -162,6 +162,12 @@ class FakeUpstream:
                 else:
                     self._delays.pop(action, None)
 
+    def calm(self) -> None:
+        """Drop every canned response and delay still pending: the upstream behaves again."""
+        with self._lock:
+            self._canned.clear()
+            self._delays.clear()
+
     @property
     def calls(self) -> list[tuple[str, dict[str, str]]]:
         """(action, params) of every request received, in order (a copy)."""

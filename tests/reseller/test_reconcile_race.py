@@ -22,7 +22,7 @@ from reseller.activations.purchase import PurchaseRequest, activation_purchase
 from reseller.activations.reconcile import provider_reconcile
 from reseller.models import Activation, UpstreamOrphan
 from tests.fakes.sms_activate import FakeSmsActivate
-from tests.reseller.conftest import balance_of
+from tests.reseller.conftest import account, balance_of
 from upstream.models import Country, Provider, SandboxActivation, Service
 from upstream.services import catalogue_sync, provider_add
 
@@ -154,6 +154,24 @@ def test_a_real_orphan_is_cancelled_once_no_purchase_can_own_it(provider, fake, 
     unknown.refresh_from_db()
     assert unknown.upstream_id == ""  # no reference in the list: not provably its number, so not linked
     assert balance_of(a) == Decimal("100.00")
+
+
+def test_an_orphan_that_got_its_code_is_finished_and_booked_as_a_loss(provider, fake, customer_with_key):
+    """An upstream refuses to cancel a number after its SMS (SMS-Activate: BAD_STATUS): it is
+    billed anyway, so reconciliation books the loss and finishes it instead."""
+    a, _ = customer_with_key(balance="100.00", username="a")
+    unknown_order(a, fake, sold=True)
+    (orphan_id,) = fake.activations
+    fake.deliver_sms(orphan_id, "123456")
+    provider_reconcile(provider_id=provider.pk)  # first seen
+    UpstreamOrphan.objects.update(first_seen_at=timezone.now() - timedelta(minutes=2))
+    report = provider_reconcile(provider_id=provider.pk)
+    assert report["losses"] == 1 and report["cancelled"] == 1
+    assert fake.activations[orphan_id].status == "finished"
+    assert UpstreamOrphan.objects.get().outcome == "loss"
+    assert account("losses") == Decimal("10.00")
+    assert balance_of(a) == Decimal("100.00")
+    assert provider_reconcile(provider_id=provider.pk)["losses"] == 0  # booked once
 
 
 def test_an_unknown_order_is_not_linked_to_another_customers_number(provider, fake, customer_with_key):
