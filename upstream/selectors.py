@@ -85,3 +85,9 @@ def upstream_codes(*, provider_ids, service_id: int, country_id: int) -> dict[in
         )
     )
     return {pid: (services.get(pid), countries.get(pid)) for pid in ids}
+
+
+def providers_sharing_account(provider: Provider) -> QuerySet[Provider]:
+    """Every row that buys with this provider's upstream account (same URL and key), itself
+    included: the account's active list shows the numbers of all of them."""
+    return Provider.objects.filter(base_url=provider.base_url, api_key=provider.api_key)

@@ -37,6 +37,7 @@ from upstream.models import Provider
 from upstream.providers import client_for
 from upstream.providers.base import ActiveActivation, ProviderError, SetStatus, StatusResult, UnknownActivation
 from upstream.providers.base import UpstreamState as Up
+from upstream.selectors import providers_sharing_account
 
 log = logging.getLogger(__name__)
 State = Activation.State
@@ -84,15 +85,10 @@ def provider_reconcile(*, provider_id: int) -> dict:
     return report
 
 
-def _siblings(provider: Provider):
-    """Every row that buys with this upstream account: the account's active list shows all their numbers."""
-    return Provider.objects.filter(base_url=provider.base_url, api_key=provider.api_key)
-
-
 def _reconcile_listing(
     client, provider: Provider, listing: list[ActiveActivation], unknown: list[Activation], report: dict
 ) -> None:
-    siblings = _siblings(provider)
+    siblings = providers_sharing_account(provider)
     listed = {item.upstream_id: item for item in listing}
     # Ownership is read after the listing: a purchase that recorded its number meanwhile is seen.
     owned = set(

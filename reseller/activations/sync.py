@@ -25,6 +25,7 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
+from upstream.selectors import providers_sharing_account
 
 log = logging.getLogger(__name__)
 UNSUPPORTED = "UNSUPPORTED"  # a client's raw for a command its protocol does not have
@@ -142,7 +143,7 @@ def expected_live(provider: Provider) -> int:
     """How many activations the provider's account may list: every row buying with the
     same account (sibling rows share one list) that can still be live upstream. It sizes
     the reply we accept (`http.list_body_limit`)."""
-    siblings = Provider.objects.filter(base_url=provider.base_url, api_key=provider.api_key)
+    siblings = providers_sharing_account(provider)
     return (
         Activation.objects.filter(provider__in=siblings)
         .filter(Q(state__in=Activation.LIVE_STATES) | ~Q(upstream_pending=""))
