@@ -14,6 +14,7 @@ Overview (see docs/ledger.md):
   captured (fully or partly, in one transfer that points back at it) or released.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +22,22 @@ from django.db import models
 from django.db.models import F, Q
 
 from billing.money import MAX_DIGITS, PKR_PLACES, ZERO
+
+
+@dataclass(frozen=True)
+class OrderRef:
+    """The order a hold or transfer belongs to: its kind (`activation`, `cheap`, ...) and id.
+    billing stores it and indexes it; it never reads the order (that is the reseller's table)."""
+
+    kind: str
+    pk: int
+
+
+def _order_fields():
+    return (
+        models.CharField(max_length=16, blank=True, default="", help_text="the order's kind, e.g. activation"),
+        models.PositiveBigIntegerField(null=True, blank=True, help_text="the order's id within its kind"),
+    )
 
 
 def _money(**kwargs) -> models.DecimalField:
@@ -91,6 +108,7 @@ class Transfer(models.Model):
         "billing.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="capture_transfer"
     )
     memo = models.TextField(blank=True)
+    order_kind, order_pk = _order_fields()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -98,6 +116,9 @@ class Transfer(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["order_kind", "order_pk"], condition=~Q(order_kind=""), name="transfer_order_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_distinct_accounts"),
@@ -130,6 +151,7 @@ class Hold(models.Model):
     idempotency_key = models.CharField(max_length=200, unique=True)
     expires_at = models.DateTimeField()
     memo = models.TextField(blank=True)
+    order_kind, order_pk = _order_fields()
     release_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -138,6 +160,7 @@ class Hold(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["expires_at"], condition=Q(status="open"), name="hold_open_expiry_idx"),
+            models.Index(fields=["order_kind", "order_pk"], condition=~Q(order_kind=""), name="hold_order_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),
@@ -155,6 +178,10 @@ class Hold(models.Model):
                 name="hold_status_consistent",
             ),
         ]
+
+    @property
+    def order(self) -> "OrderRef | None":
+        return OrderRef(self.order_kind, self.order_pk) if self.order_kind else None
 
     def __str__(self) -> str:
         return f"hold #{self.pk} {self.amount} ({self.status})"

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.errors import AccountBlocked
 from accounts.models import Customer
 from billing.errors import BalanceOutOfRange, HoldAlreadyResolved, HoldExpired, IdempotencyConflict, InsufficientFunds
-from billing.models import Hold, LedgerAccount, MarkupRule, Transfer
+from billing.models import Hold, LedgerAccount, MarkupRule, OrderRef, Transfer
 from billing.money import MAX_AMOUNT, ZERO, parse_amount, parse_decimal
 
 SYSTEM_KINDS = {
@@ -148,11 +148,13 @@ def transfer_post(
     memo: str = "",
     actor: Customer | None = None,
     hold: Hold | None = None,
+    order: OrderRef | None = None,
 ) -> TransferOutcome:
     """Post one double-entry transfer, idempotently by `key`.
 
     Replaying a key with the same accounts, amount and kind returns the
     original transfer; reusing it for anything else raises IdempotencyConflict.
+    `order` names the order the money moves for (reports group by it).
     """
     amount = parse_amount(amount)
     # Insert first: a replayed key fails the unique index and is answered from the original.
@@ -167,6 +169,7 @@ def transfer_post(
                 memo=memo,
                 actor=actor,
                 hold=hold,
+                **_order_columns(order),
             )
             _apply({source.pk: (-amount, ZERO), destination.pk: (amount, ZERO)})
     except IntegrityError:
@@ -176,6 +179,10 @@ def transfer_post(
             raise
         return _replay_transfer(existing, source=source, destination=destination, amount=amount, kind=kind)
     return TransferOutcome(transfer, replayed=False)
+
+
+def _order_columns(order: OrderRef | None) -> dict:
+    return {"order_kind": order.kind, "order_pk": order.pk} if order is not None else {}
 
 
 def wallet_topup(
@@ -224,6 +231,7 @@ def wallet_hold(
     key: str,
     expires_at: datetime | None = None,
     memo: str = "",
+    order: OrderRef | None = None,
 ) -> HoldOutcome:
     """Reserve `amount` of the wallet's available balance until `expires_at`.
 
@@ -240,7 +248,12 @@ def wallet_hold(
             if owner is None or owner["is_blocked"] or not owner["is_active"]:
                 raise AccountBlocked("the wallet's owner is blocked")
             hold = Hold.objects.create(
-                account=wallet, amount=amount, idempotency_key=key, expires_at=expires_at, memo=memo
+                account=wallet,
+                amount=amount,
+                idempotency_key=key,
+                expires_at=expires_at,
+                memo=memo,
+                **_order_columns(order),
             )
             _apply({wallet.pk: (ZERO, amount)})
     except IntegrityError:
@@ -295,6 +308,7 @@ def hold_capture(
         idempotency_key=f"hold:{hold.pk}:capture",
         hold=hold,
         memo=memo or hold.memo,
+        **_order_columns(hold.order),  # the capture belongs to the hold's order
     )
     _apply({hold.account_id: (-captured, -hold.amount), destination.pk: (captured, ZERO)})
     return transfer
@@ -330,6 +344,7 @@ def hold_resize(*, hold: Hold, amount: Decimal | str, key: str) -> Hold:
             key=key,
             expires_at=hold.expires_at,
             memo=hold.memo,
+            order=hold.order,
         ).hold
     raise HoldAlreadyResolved(Hold.Status.RELEASED)
 

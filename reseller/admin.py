@@ -1,30 +1,21 @@
 from django.contrib import admin
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin_forms import ReadOnlyAdmin
-from reseller.models import Activation, PurchaseAttempt, UpstreamOrphan
+from reseller.models import Activation, CheapServer, PurchaseAttempt, UpstreamOrphan
 
-
-class PurchaseAttemptInline(admin.TabularInline):
-    """Every provider tried for this order, in order: the routing history."""
-
-    model = PurchaseAttempt
-    fields = ("created_at", "provider", "price", "outcome", "raw", "duration_ms")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+ATTEMPT_COLUMNS = ("created_at", "provider", "price", "outcome", "raw", "duration_ms")
 
 
 @admin.register(Activation)
 class ActivationAdmin(ReadOnlyAdmin):
-    """Orders are changed only by the lifecycle services; the admin reads them."""
+    """Orders (activations and cheap numbers, told apart by `kind`) are changed only by the
+    lifecycle services; the admin reads them."""
 
     list_display = (
         "id",
+        "kind",
         "created_at",
         "customer",
         "state",
@@ -38,12 +29,12 @@ class ActivationAdmin(ReadOnlyAdmin):
         "upstream_pending",
         "hold_link",
     )
-    list_filter = ("state", "provider", "upstream_pending", "service")
+    list_filter = ("kind", "state", "provider", "upstream_pending", "service", "cheap_server")
     search_fields = ("=id", "phone", "upstream_id", "order_id", "customer__username", "code")
     list_select_related = ("customer", "provider", "service", "country")
     date_hierarchy = "created_at"
     raw_id_fields = ("customer",)
-    inlines = (PurchaseAttemptInline,)
+    readonly_fields = ("attempts",)
 
     @admin.display(description="hold")
     def hold_link(self, obj):
@@ -51,6 +42,30 @@ class ActivationAdmin(ReadOnlyAdmin):
             return "-"
         url = reverse("admin:billing_hold_change", args=[obj.hold_id])
         return format_html('<a href="{}">#{}</a>', url, obj.hold_id)
+
+    @admin.display(description="purchase attempts (every provider tried, in order)")
+    def attempts(self, obj):
+        rows = PurchaseAttempt.objects.filter(order_kind=obj.kind, order_pk=obj.pk).select_related("provider")
+        body = format_html_join(
+            "",
+            "<tr>{}</tr>",
+            ((format_html_join("", "<td>{}</td>", ((getattr(a, c),) for c in ATTEMPT_COLUMNS)),) for a in rows),
+        )
+        head = format_html_join("", "<th>{}</th>", ((c,) for c in ATTEMPT_COLUMNS))
+        return format_html("<table><tr>{}</tr>{}</table>", head, body) if rows else "-"
+
+
+@admin.register(CheapServer)
+class CheapServerAdmin(admin.ModelAdmin):
+    """cheap_handler.php's servers: what getServers lists and buyNumber sells."""
+
+    list_display = ("id", "type", "name", "provider", "country", "price", "enabled", "created_at")
+    list_filter = ("type", "enabled", "provider")
+    list_editable = ("enabled",)
+    search_fields = ("name",)
+    list_select_related = ("provider", "country")
+    filter_horizontal = ("services",)
+    autocomplete_fields = ("country",)
 
 
 @admin.register(UpstreamOrphan)

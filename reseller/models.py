@@ -1,4 +1,5 @@
-"""Orders. Activations now; cheap orders, rentals and e-mails in later issues.
+"""Orders. Activations and cheap numbers (one table, told apart by `kind`); rentals and
+e-mails in later issues. The order core that buys and settles any kind: reseller/orders/.
 
 An activation's life (docs/activations.md):
 
@@ -18,6 +19,66 @@ from django.db import models
 from django.db.models import Q
 
 from billing.money import MAX_DIGITS, PKR_PLACES
+
+
+class OrderKind(models.TextChoices):
+    """What an order is. The ledger and the attempt history name an order by (kind, id)."""
+
+    ACTIVATION = "activation", "activation (handler_api.php)"
+    CHEAP = "cheap", "cheap number (cheap_handler.php)"
+
+
+class CheapServer(models.Model):
+    """A cheap-number product an admin defines (cheap_handler.php's `server`): under a cheap
+    `type`, which provider slot supplies it (or any), for which services and country (or any),
+    at a fixed PKR price or the provider's cost + the markup rules."""
+
+    TYPES = (1, 2)
+
+    type = models.PositiveSmallIntegerField(
+        choices=[(1, "1 (Server 1)"), (2, "2 (Server 2)")], default=1, help_text="cheap_handler.php `type`"
+    )
+    name = models.CharField(max_length=100, help_text="shown by getServers")
+    provider = models.ForeignKey(
+        "upstream.Provider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="the provider slot that supplies it; empty: any provider (cheapest first, with failover)",
+    )
+    services = models.ManyToManyField(
+        "upstream.Service", related_name="+", help_text="what it sells; buyNumber's `service` picks one"
+    )
+    country = models.ForeignKey(
+        "upstream.Country",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="empty: any country (the cheapest offer with stock)",
+    )
+    price = models.DecimalField(
+        max_digits=MAX_DIGITS,
+        decimal_places=PKR_PLACES,
+        null=True,
+        blank=True,
+        help_text="fixed sell price, PKR; empty: the provider's cost + the markup rules",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["type", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=(1, 2)), name="cheap_server_type_valid"),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gt=0), name="cheap_server_price_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"cheap server #{self.pk} {self.name} (type {self.type})"
 
 
 class Activation(models.Model):
@@ -45,6 +106,10 @@ class Activation(models.Model):
         CANCEL = "cancel", "cancel (8)"
         RECONCILE = "reconcile", "find the number of an unknown outcome"
 
+    kind = models.CharField(max_length=16, choices=OrderKind.choices, default=OrderKind.ACTIVATION)
+    cheap_server = models.ForeignKey(
+        CheapServer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders", help_text="cheap orders"
+    )
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activations")
     provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="activations")
     service = models.ForeignKey("upstream.Service", on_delete=models.PROTECT, related_name="+")
@@ -87,14 +152,16 @@ class Activation(models.Model):
             ),
             models.Index(fields=["upstream_pending"], condition=~Q(upstream_pending=""), name="activation_pending_idx"),
             models.Index(fields=["customer", "-id"], name="activation_customer_idx"),
+            models.Index(fields=["kind", "-id"], name="activation_kind_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"activation #{self.pk} {self.phone or '-'} ({self.state})"
+        return f"{self.kind} #{self.pk} {self.phone or '-'} ({self.state})"
 
 
 class PurchaseAttempt(models.Model):
-    """One try at one provider for one order: the routing history an admin sees."""
+    """One try at one provider for one order, any kind (`order_kind`, `order_pk`): the routing
+    history an admin sees."""
 
     class Outcome(models.TextChoices):
         BOUGHT = "bought", "bought"
@@ -105,7 +172,8 @@ class PurchaseAttempt(models.Model):
         UNKNOWN = "unknown", "unknown outcome (timeout / unreadable)"
         SKIPPED = "skipped", "skipped (circuit open)"
 
-    activation = models.ForeignKey(Activation, on_delete=models.CASCADE, related_name="attempts")
+    order_kind = models.CharField(max_length=16, choices=OrderKind.choices)
+    order_pk = models.PositiveBigIntegerField()
     provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="+")
     price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
@@ -115,7 +183,10 @@ class PurchaseAttempt(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["provider", "created_at"], name="attempt_provider_time_idx")]
+        indexes = [
+            models.Index(fields=["provider", "created_at"], name="attempt_provider_time_idx"),
+            models.Index(fields=["order_kind", "order_pk"], name="attempt_order_idx"),
+        ]
 
 
 class UpstreamOrphan(models.Model):

@@ -266,6 +266,8 @@ HOLD_SWEEP_INTERVAL_SECONDS = env.int("HOLD_SWEEP_INTERVAL_SECONDS", default=60)
 
 # --- Activations ------------------------------------------------------------
 ACTIVATION_LIFETIME_SECONDS = env.int("ACTIVATION_LIFETIME_SECONDS", default=1200)
+# A cheap number lives 15 minutes (cheap_handler.php answers `ORD_<id>,<number>,900`).
+CHEAP_LIFETIME_SECONDS = env.int("CHEAP_LIFETIME_SECONDS", default=900)
 CANCEL_GRACE_SECONDS = env.int("CANCEL_GRACE_SECONDS", default=120)
 # One deadline for a whole purchase (every provider of its failover chain), well inside the
 # web worker's timeout (gunicorn.conf.py keeps GUNICORN_TIMEOUT at least 10 s above it).

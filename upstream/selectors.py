@@ -19,14 +19,16 @@ def _as_id(value: int | str | None) -> int | None:
     return int(text)
 
 
-def offers_for(*, service_id: int, country_id: int, provider_slot: int | None = None) -> QuerySet[Offer]:
-    """Offers with stock for (service, country) from enabled providers, cheapest in PKR first;
+def offers_for(*, service_id: int, country_id: int | None, provider_slot: int | None = None) -> QuerySet[Offer]:
+    """Offers with stock for (service, country; None: any country) from enabled providers, cheapest in PKR first;
     between equal PKR costs the higher provider priority, then the lower slot.
     Each offer carries `cost_in_pkr` (cost x rate, unrounded: for ordering; charge with
     `provider.to_pkr(cost)`)."""
-    offers = Offer.objects.filter(
-        service_id=service_id, country_id=country_id, stock__gt=0, provider__enabled=True
-    ).select_related("provider", "country", "service")
+    offers = Offer.objects.filter(service_id=service_id, stock__gt=0, provider__enabled=True).select_related(
+        "provider", "country", "service"
+    )
+    if country_id is not None:
+        offers = offers.filter(country_id=country_id)
     if provider_slot is not None:
         offers = offers.filter(provider__slot=provider_slot)
     return offers.annotate(
@@ -68,8 +70,10 @@ def providers_for_sync(*, slot: int | None = None) -> list[Provider]:
     return list(Provider.objects.filter(enabled=True).order_by("slot"))
 
 
-def upstream_codes(*, provider_ids, service_id: int, country_id: int) -> dict[int, tuple[str | None, str | None]]:
-    """{provider_id: (upstream service code, upstream country code)} from the mapping
+def upstream_codes(
+    *, provider_ids, service_id: int, country_ids
+) -> dict[tuple[int, int], tuple[str | None, str | None]]:
+    """{(provider_id, country_id): (upstream service code, upstream country code)} from the mapping
     tables, None where a provider has no mapping row (its codes are ours). Two queries."""
     from upstream.models import CountryMapping, ServiceMapping
 
@@ -79,12 +83,16 @@ def upstream_codes(*, provider_ids, service_id: int, country_id: int) -> dict[in
             "provider_id", "upstream_code"
         )
     )
-    countries = dict(
-        CountryMapping.objects.filter(provider_id__in=ids, country_id=country_id).values_list(
-            "provider_id", "upstream_code"
-        )
-    )
-    return {pid: (services.get(pid), countries.get(pid)) for pid in ids}
+    country_list = list(country_ids)
+    countries = {
+        (pid, cid): code
+        for pid, cid, code in CountryMapping.objects.filter(
+            provider_id__in=ids, country_id__in=country_list
+        ).values_list("provider_id", "country_id", "upstream_code")
+    }
+    return {
+        (pid, cid): (services.get(pid), countries.get((pid, cid))) for pid in ids for cid in country_list
+    }
 
 
 def providers_sharing_account(provider: Provider) -> QuerySet[Provider]:

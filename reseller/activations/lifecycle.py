@@ -5,6 +5,7 @@ concurrent actors (ten cancels, an arriving SMS, the sweeper) exactly one
 changes a given state and books its money; the others see the new state.
 """
 
+import enum
 import re
 from datetime import timedelta
 
@@ -12,9 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from reseller.activations import money
-from reseller.activations.errors import EarlyCancelDenied, NoSmsReceived, StatusAlreadyChanged
+from reseller.activations.enqueue import after_commit
 from reseller.models import Activation
+from reseller.orders import money
+from reseller.orders.errors import NoCodeYet, OrderAlreadyEnded, TooEarlyToCancel
 from upstream.health import provider_record_sms
 from upstream.providers.base import StatusResult, UpstreamState
 
@@ -90,15 +92,17 @@ def activation_apply_upstream(*, activation: Activation, result: StatusResult) -
                     )
                     and first
                 ):
-                    money.charge(activation)
+                    money.charge(
+                        activation,
+                        memo=f"{activation.kind} #{activation.pk}",
+                        cost_memo=f"{activation.kind} #{activation.pk} "
+                        f"{activation.service.code}/{activation.country_id}",
+                    )
         elif activation.state in (State.CANCELLED, State.EXPIRED) and activation.upstream_pending == Pending.CANCEL:
             # A code arrived after we refunded the customer: the upstream bills us.
             with transaction.atomic():
-                money.book_loss(
-                    provider=activation.provider,
-                    amount=activation.cost_pkr,
-                    key=f"activation:{activation.pk}:loss",
-                    memo=f"activation #{activation.pk}: SMS arrived after the customer's refund",
+                money.order_loss(
+                    activation, memo=f"{activation.kind} #{activation.pk}: SMS arrived after the customer's refund"
                 )
                 Activation.objects.filter(pk=activation.pk).update(upstream_pending=Pending.FINISH)
     elif result.state in (UpstreamState.CANCELLED, UpstreamState.FINISHED):
@@ -114,58 +118,108 @@ def activation_apply_upstream(*, activation: Activation, result: StatusResult) -
 # --- from the customer ------------------------------------------------------------------
 
 
-def activation_set_status(*, activation: Activation, status: int) -> str:
-    """The customer's setStatus (1, 3, 6, 8, -1). Returns the reply token;
-    raises EarlyCancelDenied, NoSmsReceived or StatusAlreadyChanged."""
-    for _ in range(3):  # a lost race re-reads the state and decides again
-        token = _set_status_once(activation, status)
-        if token is not None:
-            return token
-    raise StatusAlreadyChanged()
+class Change(enum.StrEnum):
+    """What a customer's status change did (the wire layer words it per endpoint)."""
+
+    READY = "ready"  # the customer is ready for the SMS (status 1)
+    RETRY = "retry"  # waiting for another SMS on the same number
+    FINISHED = "finished"  # ended charged (its code was delivered)
+    CANCELLED = "cancelled"  # ended without a code, refunded in full
 
 
-def _set_status_once(activation: Activation, status: int) -> str | None:
-    now = timezone.now()
-    state = activation.state
-    if state in Activation.ENDED_STATES:
-        raise StatusAlreadyChanged()
-    if status == 1:
-        if state == State.ACTIVE:
-            Activation.objects.filter(pk=activation.pk, upstream_pending="").update(upstream_pending=Pending.READY)
-        return "ACCESS_READY"
-    if status == 3:
+def _decide(activation: Activation, once) -> Change:
+    """Run `once` until it wins or raises: a lost race re-reads the state and decides again."""
+    for _ in range(3):
+        change = once(activation)
+        if change is not None:
+            return change
+    raise OrderAlreadyEnded(activation.state)
+
+
+def _live(activation: Activation) -> str:
+    if activation.state in Activation.ENDED_STATES:
+        raise OrderAlreadyEnded(activation.state)
+    return activation.state
+
+
+def activation_ready(*, activation: Activation) -> Change:
+    """Status 1: forwarded upstream where the number still waits for its SMS."""
+    if _live(activation) == State.ACTIVE and Activation.objects.filter(pk=activation.pk, upstream_pending="").update(
+        upstream_pending=Pending.READY
+    ):
+        activation.upstream_pending = Pending.READY
+    _queue_forward(activation)
+    return Change.READY
+
+
+def activation_request_another(*, activation: Activation) -> Change:
+    """Status 3 (handler_api.php): wait for another SMS on the same number."""
+
+    def once(a: Activation) -> Change | None:
+        state = _live(a)
         if state in (State.REQUESTING, State.ACTIVE):
-            raise NoSmsReceived()
+            raise NoCodeYet()
         if state == State.WAITING_RETRY:
-            return "ACCESS_RETRY_GET"
+            return Change.RETRY
         won = _move(
-            activation,
+            a,
             (State.CODE_RECEIVED,),
             state=State.WAITING_RETRY,
-            previous_code=activation.code,
+            previous_code=a.code,
             upstream_pending=Pending.RETRY,
             upstream_attempts=0,
         )
-        return "ACCESS_RETRY_GET" if won else None
-    if status == 6:
-        if state in (State.REQUESTING, State.ACTIVE):
-            raise NoSmsReceived()
-        return "ACCESS_ACTIVATION" if _finish_charged(activation) else None
-    # 8 or -1: cancel
-    if state in CODE_STATES:
-        # The code was delivered: the activation ends charged (documented decision).
-        return "ACCESS_CANCEL" if _finish_charged(activation) else None
-    started = activation.activated_at or activation.created_at
-    if state == State.REQUESTING or now - started < timedelta(seconds=settings.CANCEL_GRACE_SECONDS):
-        raise EarlyCancelDenied()
-    won = _end_refunded(
-        activation,
-        state=State.CANCELLED,
-        reason="cancelled by customer",
-        upstream_pending=Pending.CANCEL,
-        upstream_attempts=0,
-    )
-    return "ACCESS_CANCEL" if won else None
+        return Change.RETRY if won else None
+
+    return _queued(activation, _decide(activation, once))
+
+
+def activation_finish(*, activation: Activation) -> Change:
+    """Complete an order whose code came (already charged)."""
+
+    def once(a: Activation) -> Change | None:
+        if _live(a) in (State.REQUESTING, State.ACTIVE):
+            raise NoCodeYet()
+        return Change.FINISHED if _finish_charged(a) else None
+
+    return _queued(activation, _decide(activation, once))
+
+
+def activation_cancel(*, activation: Activation) -> Change:
+    """Cancel: without a code, refunded in full (not within the first CANCEL_GRACE_SECONDS);
+    with one, the order ends charged (its code was delivered: documented decision)."""
+
+    def once(a: Activation) -> Change | None:
+        state = _live(a)
+        if state in CODE_STATES:
+            return Change.FINISHED if _finish_charged(a) else None
+        started = a.activated_at or a.created_at
+        if state == State.REQUESTING or timezone.now() - started < timedelta(seconds=settings.CANCEL_GRACE_SECONDS):
+            raise TooEarlyToCancel()
+        won = _end_refunded(
+            a,
+            state=State.CANCELLED,
+            reason="cancelled by customer",
+            upstream_pending=Pending.CANCEL,
+            upstream_attempts=0,
+        )
+        return Change.CANCELLED if won else None
+
+    return _queued(activation, _decide(activation, once))
+
+
+def _queued(activation: Activation, change: Change) -> Change:
+    _queue_forward(activation)
+    return change
+
+
+def _queue_forward(activation: Activation) -> None:
+    """A status the upstream must learn is sent by a task once this commits (always sent:
+    a queued copy may be running with the previous mark; the task is idempotent)."""
+    if activation.upstream_pending:
+        from reseller.tasks import forward_queued_mark, forward_status
+
+        after_commit(forward_status, activation.pk, once=forward_queued_mark(activation.pk), replace=True)
 
 
 # --- expiry --------------------------------------------------------------------------------

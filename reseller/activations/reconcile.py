@@ -30,9 +30,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from reseller.activations import money
+from reseller.activations.purchase import ORDER_REF_PREFIX, order_ref
 from reseller.activations.sync import expected_live
 from reseller.models import Activation, UpstreamOrphan
+from reseller.orders import money
 from upstream.models import Provider
 from upstream.providers import client_for
 from upstream.providers.base import ActiveActivation, ProviderError, SetStatus, StatusResult, UnknownActivation
@@ -43,14 +44,9 @@ log = logging.getLogger(__name__)
 State = Activation.State
 Pending = Activation.Upstream
 Outcome = UpstreamOrphan.Outcome
-ORDER_REF = re.compile(r"act(\d{1,18})")
+ORDER_REF = re.compile(ORDER_REF_PREFIX + r"(\d{1,18})")
 # How far apart the clocks of the web and worker hosts may be.
 CLOCK_SKEW = timedelta(seconds=5)
-
-
-def order_ref(activation_id: int) -> str:
-    """The reference a purchase sends upstream (`orderId`) and finds again in the active list."""
-    return f"act{activation_id}"
 
 
 def orphan_min_age() -> timedelta:
@@ -261,12 +257,7 @@ def _reconcile_known(client, provider: Provider, activation: Activation, report:
 
 def _order_loss(provider: Provider, activation: Activation, why: str, report: dict) -> None:
     """The upstream bills this unknown order's number (one key per order: booked once)."""
-    money.book_loss(
-        provider=provider,
-        amount=activation.cost_pkr,
-        key=f"activation:{activation.pk}:loss",
-        memo=f"activation #{activation.pk}: {why}",
-    )
+    money.order_loss(activation, memo=f"{activation.kind} #{activation.pk}: {why}")
     report["losses"] += 1
 
 

@@ -10,11 +10,21 @@ from dataclasses import dataclass
 
 from accounts.errors import AccountBlocked
 from billing.money import format_pkr
-from reseller.activations import errors as act
+from reseller.orders import errors as act
 from reseller.protocol.actions import activations, catalogue
 from reseller.protocol.actions.balance import get_balance
 from reseller.protocol.context import Call
-from reseller.protocol.errors import BadKey, ErrorTable, RateLimited, UnknownAction, json_status, token
+from reseller.protocol.errors import (
+    BadDate,
+    BadId,
+    BadKey,
+    BadStatus,
+    ErrorTable,
+    RateLimited,
+    UnknownAction,
+    json_status,
+    token,
+)
 from reseller.protocol.render import JSON_CONTENT_TYPE, TEXT_CONTENT_TYPE, Reply, Token
 from upstream.providers.base import safe_raw
 
@@ -72,22 +82,22 @@ HANDLER_API = Endpoint(
     errors=ErrorTable(
         entries={
             **TOKEN_ERRORS,
-            act.BadService: token("BAD_SERVICE"),
-            act.BadCountry: token("BAD_COUNTRY"),
-            act.BadType: token("BAD_TYPE"),
-            act.BadId: token("BAD_ID"),
-            act.BadStatus: token("BAD_STATUS"),
-            act.NoActivation: token("NO_ACTIVATION"),
-            act.NoNumbersAvailable: token("NO_NUMBERS"),
-            act.NoBalance: token("NO_BALANCE"),
-            act.WrongMaxPrice: lambda exc: Token("WRONG_MAX_PRICE", (format_pkr(exc.min_price),)),
-            act.OrderAlreadyExists: token("ORDER_ALREADY_EXISTS"),
-            act.EarlyCancelDenied: token("EARLY_CANCEL_DENIED"),
-            act.NoSmsReceived: token("NO_SMS_RECEIVED"),
-            act.StatusAlreadyChanged: token("STATUS_ALREADY_CHANGED"),
+            act.UnknownService: token("BAD_SERVICE"),
+            act.UnknownCountry: token("BAD_COUNTRY"),
+            act.UnknownProviderSlot: token("BAD_TYPE"),
+            BadId: token("BAD_ID"),
+            BadStatus: token("BAD_STATUS"),
+            act.OrderNotFound: token("NO_ACTIVATION"),
+            act.NoNumbers: token("NO_NUMBERS"),
+            act.InsufficientFunds: token("NO_BALANCE"),
+            act.PriceAboveLimit: lambda exc: Token("WRONG_MAX_PRICE", (format_pkr(exc.min_price),)),
+            act.DuplicateOrder: token("ORDER_ALREADY_EXISTS"),
+            act.TooEarlyToCancel: token("EARLY_CANCEL_DENIED"),
+            act.NoCodeYet: token("NO_SMS_RECEIVED"),
+            act.OrderAlreadyEnded: token("STATUS_ALREADY_CHANGED"),
             act.PriceChanged: token("ERROR_PRICE_CHANGE"),
             act.ProviderFailed: _provider_error,
-            act.BadDate: token("WRONG_DATE"),
+            BadDate: token("WRONG_DATE"),
         },
         generic=token("ERROR_SQL"),
     ),

@@ -19,6 +19,18 @@ class RateLimited(ProtocolError):
     (reseller/protocol/throttle.py); answered without running any action."""
 
 
+class BadId(ProtocolError):
+    """The order id parameter is missing."""
+
+
+class BadStatus(ProtocolError):
+    """A setStatus `status` this endpoint does not have."""
+
+
+class BadDate(ProtocolError):
+    """getHistory: a start/end that is not a timestamp, or a range over 30 days."""
+
+
 class UnknownAction(ProtocolError):
     def __init__(self, action: str | None):
         super().__init__(action)

@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from unittest import mock
 
 import kombu
 
@@ -236,13 +237,14 @@ def activations_with_pending_cancel(fake, customer, count: int) -> list[int]:
 
     from django.utils import timezone
 
-    from reseller.activations.lifecycle import activation_set_status
+    from reseller.activations.lifecycle import Change, activation_cancel
     from reseller.models import Activation
 
     ids = activations_bought(fake, customer, count)
     Activation.objects.filter(pk__in=ids).update(activated_at=timezone.now() - timedelta(seconds=300))
-    for activation in Activation.objects.filter(pk__in=ids):
-        assert activation_set_status(activation=activation, status=8) == "ACCESS_CANCEL"
+    with mock.patch("reseller.activations.lifecycle._queue_forward"):  # nothing enqueued yet
+        for activation in Activation.objects.filter(pk__in=ids):
+            assert activation_cancel(activation=activation) == Change.CANCELLED
     assert Activation.objects.filter(pk__in=ids, upstream_pending="cancel").count() == count
     return ids
 

@@ -19,10 +19,10 @@ from django.utils import timezone
 from billing.models import Hold
 from billing.selectors import wallet_of
 from billing.services import wallet_hold
-from reseller.activations.errors import NoNumbersAvailable, ProviderFailed
 from reseller.activations.lifecycle import activations_expire_due
 from reseller.activations.purchase import PurchaseRequest, activation_purchase
 from reseller.models import Activation, PurchaseAttempt
+from reseller.orders.errors import NoNumbers, ProviderFailed
 from tests.fakes.sms_activate import FakeSmsActivate
 from tests.live.gunicorn import gunicorn_server
 from tests.reseller.conftest import balance_of
@@ -93,7 +93,7 @@ def test_three_slow_providers_under_gunicorn_get_a_protocol_reply(slow_providers
 def test_failover_stops_when_the_deadline_leaves_too_little(slow_providers, customer_with_key):
     customer, _ = customer_with_key(balance="100.00")
     answer_late(slow_providers, 0.6)
-    with pytest.raises(NoNumbersAvailable):
+    with pytest.raises(NoNumbers):
         buy(customer)  # 0.6 s + 0.6 s: 0.3 s left, less than the 0.5 s an attempt needs
     assert [fake.actions().count("getNumberV2") for fake in slow_providers] == [1, 1, 0]
     assert Activation.objects.get().state == "failed"

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from billing.models import Hold, Transfer
 from billing.verify import ledger_verify
-from reseller.activations.lifecycle import activation_apply_upstream, activation_expire, activation_set_status
+from reseller.activations.lifecycle import Change, activation_apply_upstream, activation_cancel, activation_expire
 from reseller.activations.purchase import PurchaseRequest, activation_purchase
 from reseller.models import Activation
 from tests.billing.test_races import run_concurrently
@@ -48,7 +48,7 @@ def test_cancels_sms_and_sweeper_race_resolves_once(sandbox, customer_with_key, 
         fresh = Activation.objects.select_related("provider", "service").get(pk=a.pk)
         if i < 10:
             try:
-                return ("cancel", activation_set_status(activation=fresh, status=8))
+                return ("cancel", activation_cancel(activation=fresh))
             except Exception as exc:  # noqa: BLE001
                 return ("cancel", type(exc).__name__)
         if i == 10:
@@ -63,7 +63,7 @@ def test_cancels_sms_and_sweeper_race_resolves_once(sandbox, customer_with_key, 
 
     a.refresh_from_db()
     hold = Hold.objects.get(pk=a.hold_id)
-    cancels_won = [r for r in results if r == ("cancel", "ACCESS_CANCEL")]
+    cancels_won = [r for r in results if r == ("cancel", Change.CANCELLED)]
     if a.state == "finished":  # the SMS came first: charged once, whatever else happened
         assert hold.status == "captured"
         assert Transfer.objects.filter(kind="capture").count() == 1

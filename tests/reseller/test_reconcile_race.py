@@ -17,10 +17,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.selectors import wallet_of
-from reseller.activations.errors import ProviderFailed
 from reseller.activations.purchase import PurchaseRequest, activation_purchase
 from reseller.activations.reconcile import provider_reconcile
 from reseller.models import Activation, UpstreamOrphan
+from reseller.orders.errors import ProviderFailed
 from tests.fakes.sms_activate import FakeSmsActivate
 from tests.reseller.conftest import account, balance_of
 from upstream.models import Country, Provider, SandboxActivation, Service

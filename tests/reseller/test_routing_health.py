@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 
 from reseller.models import Activation, PurchaseAttempt
+from reseller.orders.attempts import attempts_of
 from tests.reseller.conftest import balance_of, deliver_sms
 from tests.reseller.test_flows import buy
 from upstream.models import Provider, SandboxActivation, ServiceMapping
@@ -43,7 +44,7 @@ def test_cheapest_first_and_attempts_recorded(api, two):
     fail(one, "error")
     a = buy(api, key)
     assert a.provider_id == second.pk
-    history = list(PurchaseAttempt.objects.filter(activation=a).values_list("provider__slot", "outcome", "raw"))
+    history = list(attempts_of(a).values_list("provider__slot", "outcome", "raw"))
     assert history == [(1, "error", "ERROR_SQL"), (2, "bought", "")]
     assert balance_of(customer) == Decimal("880.00")
 
@@ -149,7 +150,7 @@ def test_slot_1_refusing_the_price_falls_over_to_slot_2(api, two):
     )
     a = buy(api, key, maxPrice="125")
     assert a.provider_id == second.pk and a.price == Decimal("120.00")
-    assert list(PurchaseAttempt.objects.filter(activation=a).values_list("provider__slot", "outcome")) == [
+    assert list(attempts_of(a).values_list("provider__slot", "outcome")) == [
         (1, "price"),
         (2, "bought"),
     ]

@@ -100,7 +100,7 @@ def test_purchase_with_a_foreign_reply_echoes_nothing(
     )
     assert (answer.status_code, answer.content.decode()) == (200, f"ERROR_PROVIDER_1:{reply}")
     activation = Activation.objects.get()
-    attempt = PurchaseAttempt.objects.get(activation=activation)
+    attempt = PurchaseAttempt.objects.get(order_kind="activation", order_pk=activation.pk)
     assert MARKER not in attempt.raw + activation.failure
     for url in (
         reverse("admin:reseller_activation_change", args=[activation.pk]),

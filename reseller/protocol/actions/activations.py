@@ -6,14 +6,19 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from billing.money import ZERO
-from reseller.activations.enqueue import after_commit
-from reseller.activations.errors import BadDate
-from reseller.activations.lifecycle import activation_set_status
+from reseller.activations.lifecycle import (
+    Change,
+    activation_cancel,
+    activation_finish,
+    activation_ready,
+    activation_request_another,
+)
 from reseller.activations.purchase import PurchaseRequest, activation_for_customer, activation_purchase
 from reseller.activations.selectors import activation_status
-from reseller.models import Activation
+from reseller.models import Activation, OrderKind
 from reseller.protocol.actions import inputs
 from reseller.protocol.context import Call
+from reseller.protocol.errors import BadDate
 from reseller.protocol.render import Json, Token
 
 State = Activation.State
@@ -111,16 +116,20 @@ def get_full_sms(call: Call) -> Token:
     return Token("STATUS_CANCEL")
 
 
-def set_status(call: Call) -> Token:
-    from reseller.tasks import forward_queued_mark, forward_status
+# handler_api.php's setStatus: SMS-Activate's status numbers, and the token for each outcome
+# (decisions.md #11: a cancel answers ACCESS_CANCEL whether it refunded or, after the code, finished).
+SET_STATUS = {
+    1: (activation_ready, {Change.READY: "ACCESS_READY"}),
+    3: (activation_request_another, {Change.RETRY: "ACCESS_RETRY_GET"}),
+    6: (activation_finish, {Change.FINISHED: "ACCESS_ACTIVATION"}),
+    8: (activation_cancel, {Change.CANCELLED: "ACCESS_CANCEL", Change.FINISHED: "ACCESS_CANCEL"}),
+    -1: (activation_cancel, {Change.CANCELLED: "ACCESS_CANCEL", Change.FINISHED: "ACCESS_CANCEL"}),
+}
 
-    status = inputs.status(call)
-    activation = _mine(call)
-    token = activation_set_status(activation=activation, status=status)
-    if activation.upstream_pending:
-        # Always sent (a queued copy may be running with the previous mark), and marked queued.
-        after_commit(forward_status, activation.pk, once=forward_queued_mark(activation.pk), replace=True)
-    return Token(token)
+
+def set_status(call: Call) -> Token:
+    change, tokens = SET_STATUS[inputs.status(call)]
+    return Token(tokens[change(activation=_mine(call))])
 
 
 def _active_item(a: Activation) -> dict:
@@ -146,6 +155,7 @@ def get_active_activations(call: Call) -> Json | Token:
     live = list(
         Activation.objects.filter(
             customer_id=call.principal.customer_id,
+            kind=OrderKind.ACTIVATION,
             state__in=(State.ACTIVE, State.CODE_RECEIVED, State.WAITING_RETRY),
         )
         .select_related("service", "country")
@@ -177,7 +187,12 @@ def get_history(call: Call) -> Json:
     offset = inputs.bounded_int(call.params.get("offset"), default=0, low=0, high=1_000_000)
     limit = inputs.bounded_int(call.params.get("limit"), default=50, low=1, high=100)
     rows = (
-        Activation.objects.filter(customer_id=call.principal.customer_id, created_at__gte=start, created_at__lte=end)
+        Activation.objects.filter(
+            customer_id=call.principal.customer_id,
+            kind=OrderKind.ACTIVATION,
+            created_at__gte=start,
+            created_at__lte=end,
+        )
         .exclude(state__in=(State.REQUESTING, State.FAILED, State.UNKNOWN))
         .order_by("-id")[offset : offset + limit]
     )

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from billing.money import format_pkr
 from billing.pricing import PriceBook
-from reseller.activations.errors import BadCountry
+from reseller.orders.errors import UnknownCountry
 from reseller.protocol.actions import inputs
 from reseller.protocol.context import Call
 from reseller.protocol.render import Json, Token
@@ -155,7 +155,7 @@ def get_operators(call: Call) -> Json | Token:
     if raw is not None and raw.strip() != "":
         try:
             country = inputs.country(call)
-        except BadCountry:
+        except UnknownCountry:
             return Token("OPERATORS_NOT_FOUND")
         if country.pk not in set(ids):
             return Token("OPERATORS_NOT_FOUND")

@@ -3,8 +3,9 @@
 import re
 from decimal import Decimal, InvalidOperation
 
-from reseller.activations.errors import BadCountry, BadId, BadService, BadStatus, BadType, NoActivation
+from reseller.orders.errors import OrderNotFound, UnknownCountry, UnknownProviderSlot, UnknownService
 from reseller.protocol.context import Call
+from reseller.protocol.errors import BadId, BadStatus
 from upstream.models import SLOTS, Country, Service
 from upstream.selectors import service_by_code_or_id
 
@@ -32,7 +33,7 @@ def provider_slot(call: Call) -> int | None:
         return None
     slot = _int(raw)
     if slot not in SLOTS:
-        raise BadType()
+        raise UnknownProviderSlot()
     return slot
 
 
@@ -40,11 +41,11 @@ def service(call: Call, *, required: bool = True) -> Service | None:
     raw = call.params.get("service")
     if raw is None or raw.strip() == "":
         if required:
-            raise BadService()
+            raise UnknownService()
         return None
     found = service_by_code_or_id(raw.strip())
     if found is None:
-        raise BadService()
+        raise UnknownService()
     return found
 
 
@@ -54,14 +55,14 @@ def country(call: Call, *, default: int | None = None, required: bool = False) -
     raw = call.params.get("country")
     if raw is None or raw.strip() == "":
         if required:
-            raise BadCountry()
+            raise UnknownCountry()
         if default is None:
             return None
         raw = str(default)
     number = _int(raw)
     found = Country.objects.filter(pk=number).first() if number is not None and abs(number) < 2**31 else None
     if found is None:
-        raise BadCountry()
+        raise UnknownCountry()
     return found
 
 
@@ -71,7 +72,7 @@ def activation_id(call: Call) -> int:
         raise BadId()
     number = _int(raw)
     if number is None or not 0 < number <= MAX_ID:
-        raise NoActivation()
+        raise OrderNotFound()
     return number
 
 

@@ -1,0 +1,332 @@
+"""The purchase engine: how any order kind buys its number (docs/orders.md).
+
+Three short phases per order, each one transaction:
+
+1. the order row (state `requesting`) and a hold of its sell price;
+2. the upstream call, with no transaction, row lock or database connection held;
+3. the outcome: the number recorded (state `active`, the hold resized if the upstream charged
+   more than quoted), or, when no candidate is left, the hold released and the order ended.
+
+Candidates (reseller.orders.routing) are tried in order. On NO_NUMBERS, a price refusal or a
+provider error the next candidate is tried, and retargeting the order at it (the previous
+hold released, a hold of the new price placed, the row's provider and price changed) is one
+transaction too. A timeout or an unreadable reply is an unknown outcome and ends the request
+(never two live numbers for one order): the hold is released and reconciliation
+(reseller.orders.reconcile) looks for the number upstream.
+
+The whole chain runs against one deadline (PURCHASE_DEADLINE_SECONDS, well inside the web
+worker's timeout): every upstream call gets only what is left of it, and no further candidate
+is tried once less than PURCHASE_MIN_ATTEMPT_SECONDS is left. A purchase interrupted anyway
+(its process killed) is closed by the expiry sweeper as an unknown outcome.
+
+What differs between order kinds is an `OrderAdapter`: how the row is created, which upstream
+call buys, what phase 3 records. Everything else (money, failover, attempts, unknown outcomes)
+is here, once.
+"""
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from billing.errors import InsufficientFunds
+from billing.models import Hold, LedgerAccount
+from billing.pricing import PriceBook
+from billing.services import hold_release, hold_resize, wallet_hold
+from reseller.orders import money
+from reseller.orders.attempts import attempt_record
+from reseller.orders.errors import DuplicateOrder, NoNumbers, PriceChanged, ProviderFailed
+from reseller.orders.routing import FIXED_PRICE, Candidate
+from upstream.providers import client_for, http
+from upstream.providers.base import (
+    BadResponse,
+    MaxPriceRefused,
+    ProviderError,
+    ProviderTimeout,
+    Purchase,
+    SetStatus,
+    error_summary,
+)
+from upstream.providers.base import NoNumbers as UpstreamNoNumbers
+
+log = logging.getLogger(__name__)
+# A hold outlives its order by this margin: the order's own expiry settles it first.
+HOLD_MARGIN = timedelta(seconds=600)
+
+
+class OrderAdapter(ABC):
+    """What one order kind tells the engine. Its model has the order columns the engine
+    moves: state (with State.REQUESTING, ACTIVE, FAILED, UNKNOWN), provider, price, cost,
+    cost_pkr, hold, upstream_id, phone, failure, ended_at, upstream_pending (with
+    Upstream.CANCEL and Upstream.RECONCILE), created_at; and `kind`."""
+
+    model: type
+
+    @abstractmethod
+    def lifetime_seconds(self, order) -> int:
+        """How long a bought order lives (its hold lives HOLD_MARGIN longer)."""
+
+    @abstractmethod
+    def create(self, request, first: Candidate):
+        """Insert the order row for `first` (inside phase 1's transaction)."""
+
+    def is_duplicate(self, request) -> bool:
+        """After an IntegrityError in `create`: whether the request repeats an existing order."""
+        return False
+
+    @abstractmethod
+    def buy(self, order, candidate: Candidate, request) -> Purchase:
+        """The upstream call of phase 2 (no transaction is open)."""
+
+    @abstractmethod
+    def recorded(self, order, bought: Purchase, now) -> dict:
+        """The kind's own columns phase 3 sets on success, besides state, upstream id,
+        phone, cost and expiry."""
+
+    def retargeted(self, order, candidate: Candidate) -> dict:
+        """The kind's own columns that follow the order to the next candidate."""
+        return {}
+
+    def quote_again(self, order, candidate: Candidate, cost_pkr: Decimal) -> Decimal:
+        """The sell price for an actual cost above the quote (decisions: price change). A fixed
+        price stays fixed: the extra cost comes out of our margin."""
+        if candidate.quote.explanation == FIXED_PRICE:
+            return candidate.quote.price
+        offer = candidate.offer
+        return (
+            PriceBook.load(customer_id=order.customer_id)
+            .quote(
+                cost_pkr=cost_pkr,
+                provider_id=offer.provider_id,
+                country_id=offer.country_id,
+                service_id=offer.service_id,
+            )
+            .price
+        )
+
+
+def order_purchase(adapter: OrderAdapter, request, candidates: list[Candidate]):
+    """Buy for `request` from the first candidate that sells. `request` has customer_id and
+    wallet_id. Raises NoNumbers, ProviderFailed, PriceChanged, InsufficientFunds,
+    DuplicateOrder; returns the order, `active`."""
+    order = _open(adapter, request, candidates[0])
+    with http.deadline(settings.PURCHASE_DEADLINE_SECONDS):
+        return _buy_first(adapter, order, candidates, request)
+
+
+# --- phase 1 ---------------------------------------------------------------------------------
+
+
+def _hold(adapter: OrderAdapter, wallet_id: int, order, amount: Decimal, attempt: int) -> Hold:
+    return wallet_hold(
+        wallet=LedgerAccount(pk=wallet_id),  # only its id is used: no query
+        amount=amount,
+        key=money.key(order, f"hold:{attempt}"),
+        expires_at=timezone.now() + timedelta(seconds=adapter.lifetime_seconds(order)) + HOLD_MARGIN,
+        memo=f"{order.kind} #{order.pk}",
+        order=money.ref(order),
+    ).hold
+
+
+def _open(adapter: OrderAdapter, request, first: Candidate):
+    """One transaction: the order row and the hold of its price."""
+    try:
+        with transaction.atomic():
+            order = adapter.create(request, first)
+            order.hold = _hold(adapter, request.wallet_id, order, first.quote.price, attempt=0)
+            adapter.model.objects.filter(pk=order.pk).update(hold=order.hold)
+    except IntegrityError:
+        if adapter.is_duplicate(request):
+            raise DuplicateOrder() from None
+        raise
+    return order
+
+
+# --- failover --------------------------------------------------------------------------------
+
+
+def _buy_first(adapter: OrderAdapter, order, candidates: list[Candidate], request):
+    State = adapter.model.State
+    last_error: ProviderError | None = None
+    for attempt, candidate in enumerate(candidates):
+        if attempt:
+            left = http.time_left()
+            if left is not None and left < settings.PURCHASE_MIN_ATTEMPT_SECONDS:
+                log.info("%s %s: purchase deadline reached after %d attempts", order.kind, order.pk, attempt)
+                break
+            try:
+                _retarget(adapter, order, candidate, attempt)
+            except InsufficientFunds:
+                _close(adapter, order, State.FAILED, failure="no balance for the next provider's price")
+                raise
+        try:
+            bought = _call(adapter, order, candidate, request)
+        except (ProviderTimeout, BadResponse) as exc:
+            # No answer, or one we cannot read (an HTML error page, a proxy's 502, a mangled
+            # success): the upstream may have sold us a number. Unknown outcome, stop here.
+            _close(adapter, order, State.UNKNOWN, failure=f"unknown outcome: {type(exc).__name__}")
+            raise ProviderFailed(
+                candidate.offer.provider.slot, exc.raw if isinstance(exc, BadResponse) and exc.raw else "TIMEOUT"
+            ) from None
+        except ProviderError as exc:
+            log.info("%s %s: provider slot %s refused: %r", order.kind, order.pk, candidate.offer.provider.slot, exc)
+            last_error = exc
+            continue
+        return _record(adapter, order, candidate, bought)
+    _close(adapter, order, State.FAILED, failure=error_summary(last_error) if last_error else "no provider error")
+    if isinstance(last_error, UpstreamNoNumbers | MaxPriceRefused):
+        raise NoNumbers()
+    raise ProviderFailed(order.provider.slot, (last_error.raw if last_error else "") or "ERROR")
+
+
+def _retarget(adapter: OrderAdapter, order, candidate: Candidate, attempt: int) -> None:
+    """One transaction: release the previous hold, hold the next candidate's price, point
+    the row at it. InsufficientFunds leaves everything as it was."""
+    with transaction.atomic():
+        previous = Hold.objects.get(pk=order.hold_id)
+        hold_release(hold=previous, reason=f"provider slot {order.provider.slot} sold nothing; next provider")
+        hold = _hold(adapter, previous.account_id, order, candidate.quote.price, attempt)
+        fields = {
+            "provider": candidate.offer.provider,
+            "price": candidate.quote.price,
+            "cost": candidate.offer.cost,
+            "cost_pkr": candidate.quote.cost_pkr,
+            "hold": hold,
+            **adapter.retargeted(order, candidate),
+        }
+        adapter.model.objects.filter(pk=order.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(order, name, value)
+
+
+# --- phase 2 ---------------------------------------------------------------------------------
+
+
+def _release_connection() -> None:
+    """Give the database connection back for the upstream call (seconds, sometimes): with
+    hundreds of purchases in flight, holding one connection each would exhaust PostgreSQL.
+    Only outside a transaction (never inside a test's or a caller's)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def _call(adapter: OrderAdapter, order, candidate: Candidate, request) -> Purchase:
+    _release_connection()
+    started = time.monotonic()
+    try:
+        bought = adapter.buy(order, candidate, request)
+    except ProviderError as exc:
+        attempt_record(
+            order=order, provider=candidate.offer.provider, price=candidate.quote.price, started=started, error=exc
+        )
+        raise
+    attempt_record(
+        order=order, provider=candidate.offer.provider, price=candidate.quote.price, started=started, error=None
+    )
+    return bought
+
+
+# --- phase 3 ---------------------------------------------------------------------------------
+
+
+class _LateAnswer(Exception):
+    pass
+
+
+class _CannotCover(Exception):
+    def __init__(self, price: Decimal):
+        self.price = price
+
+
+def _record(adapter: OrderAdapter, order, candidate: Candidate, bought: Purchase):
+    """One transaction: the number, its cost and expiry, and (if the upstream charged more
+    than quoted) the hold grown to the new price."""
+    State = adapter.model.State
+    provider = candidate.offer.provider
+    cost = bought.cost if bought.cost is not None else candidate.offer.cost
+    cost_pkr = provider.to_pkr(cost)
+    new_price = adapter.quote_again(order, candidate, cost_pkr) if cost_pkr > candidate.quote.cost_pkr else None
+    now = timezone.now()
+    fields = {
+        "state": State.ACTIVE,
+        "phone": bought.phone,
+        "upstream_id": bought.upstream_id,
+        "cost": cost,
+        "cost_pkr": cost_pkr,
+        "expires_at": now + timedelta(seconds=adapter.lifetime_seconds(order)),
+        **adapter.recorded(order, bought, now),
+    }
+    try:
+        with transaction.atomic():
+            if new_price is not None and new_price > order.price:
+                try:
+                    fields["hold"] = hold_resize(
+                        hold=Hold.objects.get(pk=order.hold_id), amount=new_price, key=money.key(order, "reprice")
+                    )
+                except InsufficientFunds:
+                    raise _CannotCover(new_price) from None
+                fields["price"] = new_price
+            if not adapter.model.objects.filter(pk=order.pk, state=State.REQUESTING).update(**fields):
+                raise _LateAnswer()
+    except _LateAnswer:
+        # The answer came so late that the sweeper already closed the order as unknown: the
+        # number is not the customer's (their hold is released, if the sweeper has not yet).
+        # Keep its id, so reconciliation cancels it by id.
+        with transaction.atomic():
+            money.refund(order, reason="purchase outcome unknown (late answer)")
+            adapter.model.objects.filter(pk=order.pk, state=State.UNKNOWN, upstream_id="").update(
+                upstream_id=bought.upstream_id, phone=bought.phone
+            )
+        raise ProviderFailed(provider.slot, "TIMEOUT") from None
+    except _CannotCover:
+        _price_changed(adapter, order, candidate, bought, cost_pkr)
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return order
+
+
+def _price_changed(adapter: OrderAdapter, order, candidate: Candidate, bought: Purchase, cost_pkr: Decimal):
+    """The upstream charged more than quoted (it could not be capped) and the customer cannot
+    cover the new price: cancel the number upstream, then one transaction ends the order
+    and releases the hold; the customer gets ERROR_PRICE_CHANGE (decisions: money #16)."""
+    Upstream = adapter.model.Upstream
+    pending = ""
+    try:
+        client_for(candidate.offer.provider).set_status(bought.upstream_id, SetStatus.CANCEL)
+    except ProviderError as exc:
+        # The number may stay billed upstream: the reconciliation of cancelled orders books it.
+        log.warning("%s %s: cancel after price change failed: %r", order.kind, order.pk, exc)
+        pending = Upstream.CANCEL
+    _close(
+        adapter,
+        order,
+        adapter.model.State.FAILED,
+        failure=f"price changed to {cost_pkr} PKR cost",
+        upstream_id=bought.upstream_id,
+        cost_pkr=cost_pkr,
+        upstream_pending=pending,
+    )
+    raise PriceChanged()
+
+
+# --- ending a purchase that sold nothing -------------------------------------------------------
+
+
+def _close(adapter: OrderAdapter, order, state: str, *, failure: str, **fields) -> None:
+    """One transaction: the hold released and the order ended in `state` (failed, or unknown:
+    then marked for reconciliation, which settles whether the upstream sold a number, a loss
+    if it charged us)."""
+    Model = adapter.model
+    if state == Model.State.UNKNOWN:
+        fields["upstream_pending"] = Model.Upstream.RECONCILE
+    with transaction.atomic():
+        money.refund(order, reason=f"purchase {state}: {failure}"[:200])
+        Model.objects.filter(pk=order.pk, state=Model.State.REQUESTING).update(
+            state=state, failure=failure[:2000], ended_at=timezone.now(), **fields
+        )
+    order.refresh_from_db()

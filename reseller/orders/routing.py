@@ -1,0 +1,85 @@
+"""Which offers an order may be bought from, in the order they are tried.
+
+A candidate is an offer (provider, service, country, cost) priced for the customer: cheapest
+sell price first, then the provider's recent success rate, priority and slot. Providers whose
+circuit is open are left out. The sell price is the markup rules' quote of the PKR cost, or a
+fixed price (cheap servers): then offers that cost us more than the fixed price are left out,
+so a fixed price never sells at a loss.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from billing.pricing import PriceBook, Quote
+from reseller.orders.errors import ProviderFailed
+from upstream.health import circuit_open
+from upstream.models import Offer
+from upstream.selectors import offers_for, upstream_codes
+
+FIXED_PRICE = "fixed price"  # the explanation of a fixed-price quote
+
+
+@dataclass(frozen=True)
+class Candidate:
+    offer: Offer
+    quote: Quote
+    service_code: str  # the provider's own code for the service (mapping table, else ours)
+    country_code: int  # the provider's own country id (mapping table, else SMS-Activate numbering)
+
+
+def candidates_for(
+    *,
+    customer_id: int,
+    service,
+    country,
+    provider_slot: int | None = None,
+    fixed_price: Decimal | None = None,
+) -> list[Candidate]:
+    """`country` None: any country. `provider_slot`: that provider only (a failing one raises
+    ProviderFailed: it is not hammered)."""
+    offers = list(
+        offers_for(
+            service_id=service.pk, country_id=country.pk if country is not None else None, provider_slot=provider_slot
+        )
+    )
+    now = timezone.now()
+    healthy = [o for o in offers if not circuit_open(o.provider, now)]
+    if provider_slot is not None and offers and not healthy:
+        raise ProviderFailed(provider_slot, "UNAVAILABLE")
+    codes = upstream_codes(
+        provider_ids={o.provider_id for o in healthy},
+        service_id=service.pk,
+        country_ids={o.country_id for o in healthy},
+    )
+    book = PriceBook.load(customer_id=customer_id) if fixed_price is None else None
+    found = []
+    for o in healthy:
+        cost_pkr = o.provider.to_pkr(o.cost)
+        if book is not None:
+            quote = book.quote(
+                cost_pkr=cost_pkr, provider_id=o.provider_id, country_id=o.country_id, service_id=o.service_id
+            )
+        elif cost_pkr > fixed_price:
+            continue
+        else:
+            quote = Quote(price=fixed_price, cost_pkr=cost_pkr, rule_id=None, explanation=FIXED_PRICE)
+        service_code, country_code = codes[(o.provider_id, o.country_id)]
+        found.append(
+            Candidate(
+                offer=o,
+                quote=quote,
+                service_code=service_code or service.code,
+                country_code=int(country_code) if country_code and country_code.lstrip("-").isdigit() else o.country_id,
+            )
+        )
+    found.sort(
+        key=lambda c: (
+            c.quote.price,
+            -c.offer.provider.success_rate,
+            -c.offer.provider.priority,
+            c.offer.provider.slot,
+        )
+    )
+    return found
