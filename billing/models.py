@@ -179,12 +179,12 @@ class Hold(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"hold #{self.pk} {self.amount} ({self.status})"
+
     @property
     def order(self) -> "OrderRef | None":
         return OrderRef(self.order_kind, self.order_pk) if self.order_kind else None
-
-    def __str__(self) -> str:
-        return f"hold #{self.pk} {self.amount} ({self.status})"
 
 
 class MarkupRule(models.Model):

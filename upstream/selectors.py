@@ -90,9 +90,7 @@ def upstream_codes(
             provider_id__in=ids, country_id__in=country_list
         ).values_list("provider_id", "country_id", "upstream_code")
     }
-    return {
-        (pid, cid): (services.get(pid), countries.get((pid, cid))) for pid in ids for cid in country_list
-    }
+    return {(pid, cid): (services.get(pid), countries.get((pid, cid))) for pid in ids for cid in country_list}
 
 
 def providers_sharing_account(provider: Provider) -> QuerySet[Provider]:

@@ -10,7 +10,10 @@ from reseller.orders.errors import OrderNotFound
 # getStatus is the most frequent call of all (clients poll every few seconds): one
 # small parametrised query for the three columns it needs. The table name comes
 # from model metadata, the values are bound parameters.
-_STATUS_SQL = f"SELECT state, code, previous_code FROM {Activation._meta.db_table} WHERE id = %s AND customer_id = %s AND kind = %s"
+_STATUS_SQL = (
+    f"SELECT state, code, previous_code FROM {Activation._meta.db_table}"
+    " WHERE id = %s AND customer_id = %s AND kind = %s"
+)
 
 
 @dataclass(frozen=True)
