@@ -13,17 +13,10 @@ import logging
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
 from django.views.decorators.csrf import csrf_exempt
 
-from reseller.activations.enqueue import after_commit, queued_key
-from reseller.models import Activation
+from reseller.activations.sync import activation_check_soon
 from upstream.models import Provider
 
 log = logging.getLogger(__name__)
-CHECKED_STATES = (
-    Activation.State.ACTIVE,
-    Activation.State.WAITING_RETRY,
-    Activation.State.CANCELLED,
-    Activation.State.EXPIRED,
-)
 
 
 def _activation_id(request: HttpRequest) -> str | None:
@@ -49,18 +42,6 @@ def upstream_webhook(request: HttpRequest, provider_id: int, secret: str) -> Htt
     ):
         return HttpResponseNotFound(b"not found", content_type="text/plain")
     upstream_id = _activation_id(request)
-    activation = (
-        Activation.objects.filter(provider_id=provider.pk, upstream_id=upstream_id, state__in=CHECKED_STATES)
-        .values_list("pk", flat=True)
-        .first()
-        if upstream_id
-        else None
-    )
-    if activation is not None:
-        from reseller.tasks import CHECK_QUEUED_TTL, check_activation
-
-        # Repeated hints while a check is queued send no second one.
-        after_commit(check_activation, activation, once=(queued_key("check", activation), CHECK_QUEUED_TTL))
-    else:
+    if upstream_id is None or not activation_check_soon(provider_id=provider.pk, upstream_id=upstream_id):
         log.info("webhook from provider %s for unknown activation %r", provider.pk, upstream_id)
     return HttpResponse(b"OK", content_type="text/plain")  # acknowledged: the upstream stops retrying

@@ -1,4 +1,4 @@
-"""Reads of activations for the wire layer."""
+"""Reads of activations (and cheap orders, rows of the same table) for the wire layer."""
 
 from dataclasses import dataclass
 
@@ -31,3 +31,28 @@ def activation_status(*, customer_id: int, activation_id: int, kind: str = Order
     if row is None:
         raise OrderNotFound()
     return StatusRow(*row)
+
+
+def activations_live(*, customer_id: int) -> list[Activation]:
+    """The customer's activations that can still get an SMS, oldest first (getActiveActivations)."""
+    return list(
+        Activation.objects.filter(
+            customer_id=customer_id,
+            kind=OrderKind.ACTIVATION,
+            state__in=(Activation.State.ACTIVE, Activation.State.CODE_RECEIVED, Activation.State.WAITING_RETRY),
+        )
+        .select_related("service", "country")
+        .order_by("id")
+    )
+
+
+def activations_history(*, customer_id: int, start, end, offset: int, limit: int) -> list[Activation]:
+    """The customer's activations created in [start, end] that were handed out, newest first."""
+    State = Activation.State
+    return list(
+        Activation.objects.filter(
+            customer_id=customer_id, kind=OrderKind.ACTIVATION, created_at__gte=start, created_at__lte=end
+        )
+        .exclude(state__in=(State.REQUESTING, State.FAILED, State.UNKNOWN))
+        .order_by("-id")[offset : offset + limit]
+    )

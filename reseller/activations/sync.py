@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from reseller.activations.enqueue import after_commit, queued_key
 from reseller.activations.lifecycle import activation_apply_upstream, extract_code
 from reseller.models import Activation
 from upstream.models import Provider
@@ -149,6 +150,27 @@ def expected_live(provider: Provider) -> int:
         .filter(Q(state__in=Activation.LIVE_STATES) | ~Q(upstream_pending=""))
         .count()
     )
+
+
+# A webhook's hint is followed for orders whose upstream status can still matter.
+CHECKED_STATES = (State.ACTIVE, State.WAITING_RETRY, State.CANCELLED, State.EXPIRED)
+
+
+def activation_check_soon(*, provider_id: int, upstream_id: str) -> bool:
+    """A webhook says this upstream activation changed: queue a check of our order once the
+    transaction commits (repeated hints while one is queued send no second). False when no
+    order of ours is concerned."""
+    from reseller.tasks import CHECK_QUEUED_TTL, check_activation
+
+    activation = (
+        Activation.objects.filter(provider_id=provider_id, upstream_id=upstream_id, state__in=CHECKED_STATES)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if activation is None:
+        return False
+    after_commit(check_activation, activation, once=(queued_key("check", activation), CHECK_QUEUED_TTL))
+    return True
 
 
 def activation_check_now(*, activation_id: int) -> str:

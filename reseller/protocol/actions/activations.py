@@ -14,8 +14,8 @@ from reseller.activations.lifecycle import (
     activation_request_another,
 )
 from reseller.activations.purchase import PurchaseRequest, activation_for_customer, activation_purchase
-from reseller.activations.selectors import activation_status
-from reseller.models import Activation, OrderKind
+from reseller.activations.selectors import activation_status, activations_history, activations_live
+from reseller.models import Activation
 from reseller.protocol.actions import inputs
 from reseller.protocol.context import Call
 from reseller.protocol.errors import BadDate
@@ -152,15 +152,7 @@ def _active_item(a: Activation) -> dict:
 
 
 def get_active_activations(call: Call) -> Json | Token:
-    live = list(
-        Activation.objects.filter(
-            customer_id=call.principal.customer_id,
-            kind=OrderKind.ACTIVATION,
-            state__in=(State.ACTIVE, State.CODE_RECEIVED, State.WAITING_RETRY),
-        )
-        .select_related("service", "country")
-        .order_by("id")
-    )
+    live = activations_live(customer_id=call.principal.customer_id)
     if not live:
         return Token("NO_ACTIVATIONS")
     return Json({"status": "success", "activeActivations": [_active_item(a) for a in live]})
@@ -186,16 +178,7 @@ def get_history(call: Call) -> Json:
         raise BadDate()
     offset = inputs.bounded_int(call.params.get("offset"), default=0, low=0, high=1_000_000)
     limit = inputs.bounded_int(call.params.get("limit"), default=50, low=1, high=100)
-    rows = (
-        Activation.objects.filter(
-            customer_id=call.principal.customer_id,
-            kind=OrderKind.ACTIVATION,
-            created_at__gte=start,
-            created_at__lte=end,
-        )
-        .exclude(state__in=(State.REQUESTING, State.FAILED, State.UNKNOWN))
-        .order_by("-id")[offset : offset + limit]
-    )
+    rows = activations_history(customer_id=call.principal.customer_id, start=start, end=end, offset=offset, limit=limit)
     return Json(
         {
             str(i): {

@@ -6,57 +6,24 @@ providers.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
-from decimal import Decimal
 
 from billing.money import format_pkr
-from billing.pricing import PriceBook
+from reseller.orders.catalogue import (
+    all_countries,
+    countries_offered,
+    country_ids_offered,
+    sell_price_table,
+    services_by_id,
+    services_offered,
+)
 from reseller.orders.errors import UnknownCountry
 from reseller.protocol.actions import inputs
 from reseller.protocol.context import Call
 from reseller.protocol.render import Json, Token
-from upstream.models import Country, Offer, Service
 
 
-@dataclass
-class Cell:
-    """One (country, service): the cheapest sell price and the total stock."""
-
-    price: Decimal
-    count: int
-
-
-def price_table(call: Call, *, country_id=None, service_id=None, slot=None, in_stock=True) -> dict:
-    """{(country_id, service_id): Cell} from the enabled offers, one query + one for rules."""
-    offers = Offer.objects.filter(provider__enabled=True).select_related("provider")
-    if in_stock:
-        offers = offers.filter(stock__gt=0)
-    if country_id is not None:
-        offers = offers.filter(country_id=country_id)
-    if service_id is not None:
-        offers = offers.filter(service_id=service_id)
-    if slot is not None:
-        offers = offers.filter(provider__slot=slot)
-    book = PriceBook.load(customer_id=call.principal.customer_id)
-    table: dict[tuple[int, int], Cell] = {}
-    for o in offers.iterator(chunk_size=2000):
-        price = book.quote(
-            cost_pkr=o.provider.to_pkr(o.cost),
-            provider_id=o.provider_id,
-            country_id=o.country_id,
-            service_id=o.service_id,
-        ).price
-        cell = table.get((o.country_id, o.service_id))
-        if cell is None:
-            table[(o.country_id, o.service_id)] = Cell(price, max(o.stock, 0))
-        else:
-            cell.price = min(cell.price, price)
-            cell.count += max(o.stock, 0)
-    return table
-
-
-def _service_codes(ids) -> dict[int, Service]:
-    return {s.pk: s for s in Service.objects.filter(pk__in=set(ids))}
+def price_table(call: Call, **filters) -> dict:
+    return sell_price_table(customer_id=call.principal.customer_id, **filters)
 
 
 def get_countries(call: Call) -> Json:
@@ -74,11 +41,10 @@ def get_countries(call: Call) -> Json:
                     "rent": int(c.rent),
                     "multiService": int(c.multi_service),
                 }
-                for c in Country.objects.order_by("pk")
+                for c in all_countries()
             }
         )
-    ids = Offer.objects.filter(provider__slot=slot, provider__enabled=True).values_list("country_id", flat=True)
-    countries = Country.objects.filter(pk__in=ids).order_by("name")
+    countries = countries_offered(slot=slot)
     return Json({str(slot): [{"id": str(c.pk), "name": c.name} for c in countries]})
 
 
@@ -87,18 +53,14 @@ def get_services(call: Call) -> Json:
     slot = inputs.provider_slot(call)
     country = inputs.country(call, required=True)
     table = price_table(call, country_id=country.pk, slot=slot)
-    services = _service_codes(sid for _, sid in table)
+    services = services_by_id(sid for _, sid in table)
     rows = sorted(((services[sid], cell) for (_, sid), cell in table.items()), key=lambda r: r[0].pk)
     return Json({str(s.pk): f"{s.name} - {format_pkr(cell.price)} PKR" for s, cell in rows})
 
 
 def get_services_list(call: Call) -> Json:
     country = inputs.country(call)
-    services = Service.objects.order_by("code")
-    if country is not None:
-        services = services.filter(
-            pk__in=Offer.objects.filter(country=country, provider__enabled=True).values("service_id")
-        )
+    services = services_offered(country=country)
     return Json({"status": "success", "services": [{"code": s.code, "name": s.name} for s in services]})
 
 
@@ -112,7 +74,7 @@ def get_prices(call: Call) -> Json:
         service_id=service.pk if service else None,
         slot=inputs.provider_slot(call),
     )
-    services = _service_codes(sid for _, sid in table)
+    services = services_by_id(sid for _, sid in table)
     out: dict[str, dict] = defaultdict(dict)
     for (cid, sid), cell in sorted(table.items(), key=lambda kv: (kv[0][0], services[kv[0][1]].code)):
         out[str(cid)][services[sid].code] = {"cost": cell.price, "count": cell.count, "physicalCount": cell.count}
@@ -123,7 +85,7 @@ def get_numbers_status(call: Call) -> Json:
     """`{"wa":90,"tg":158}`: numbers available per service in a country (default 0)."""
     country = inputs.country(call, default=0)
     table = price_table(call, country_id=country.pk, slot=inputs.provider_slot(call))
-    services = _service_codes(sid for _, sid in table)
+    services = services_by_id(sid for _, sid in table)
     return Json(
         {
             services[sid].code: cell.count
@@ -151,13 +113,13 @@ def get_operators(call: Call) -> Json | Token:
     """`{"status":"success","countryOperators":{"<country>":["any"]}}`. Operators are
     not tracked per upstream yet: every country with offers has `any`."""
     raw = call.params.get("country")
-    ids = Offer.objects.filter(provider__enabled=True).values_list("country_id", flat=True).distinct().order_by()
+    ids = country_ids_offered()
     if raw is not None and raw.strip() != "":
         try:
             country = inputs.country(call)
         except UnknownCountry:
             return Token("OPERATORS_NOT_FOUND")
-        if country.pk not in set(ids):
+        if country.pk not in ids:
             return Token("OPERATORS_NOT_FOUND")
         ids = [country.pk]
     return Json({"status": "success", "countryOperators": {str(cid): ["any"] for cid in sorted(set(ids))}})

@@ -7,7 +7,7 @@ from reseller.orders.errors import OrderNotFound, UnknownCountry, UnknownProvide
 from reseller.protocol.context import Call
 from reseller.protocol.errors import BadId, BadStatus
 from upstream.models import SLOTS, Country, Service
-from upstream.selectors import service_by_code_or_id
+from upstream.selectors import country_get, service_by_code_or_id
 
 _INT = re.compile(r"-?[0-9]{1,18}")
 MAX_ID = 2**63 - 1
@@ -60,7 +60,7 @@ def country(call: Call, *, default: int | None = None, required: bool = False) -
             return None
         raw = str(default)
     number = _int(raw)
-    found = Country.objects.filter(pk=number).first() if number is not None and abs(number) < 2**31 else None
+    found = country_get(number) if number is not None and 0 <= number < 2**31 else None
     if found is None:
         raise UnknownCountry()
     return found
