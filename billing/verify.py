@@ -101,6 +101,11 @@ def ledger_verify() -> Report:
         if (t["kind"] == Transfer.Kind.CAPTURE) != (t["hold"] is not None):
             report.add("transfer-hold", f"transfer #{t['pk']} ({t['kind']}) and its hold link disagree")
 
+    # Money moved for an order names it (docs/ledger.md, order reference).
+    unnamed = Transfer.objects.filter(kind=Transfer.Kind.UPSTREAM_COST, order_kind="").values_list("pk", flat=True)
+    for pk in unnamed:
+        report.add("order-ref", f"transfer #{pk} (upstream_cost) names no order")
+
     # Holds: each resolves once, captures match their transfer, none forgotten.
     report.holds = Hold.objects.count()
     for h in Hold.objects.filter(status=Hold.Status.CAPTURED).select_related("capture_transfer").iterator():
@@ -109,6 +114,8 @@ def ledger_verify() -> Report:
             report.add("hold", f"hold #{h.pk} is captured but has no capture transfer")
         elif t.amount != h.captured_amount or t.source_id != h.account_id:
             report.add("hold", f"hold #{h.pk} captured {h.captured_amount} but its transfer #{t.pk} moved {t.amount}")
+        elif (t.order_kind, t.order_pk) != (h.order_kind, h.order_pk):
+            report.add("order-ref", f"hold #{h.pk} is for {h.order} but its capture #{t.pk} names another order")
         if h.captured_amount is None or not (0 < h.captured_amount <= h.amount):
             report.add("hold", f"hold #{h.pk} captured {h.captured_amount} of {h.amount}")
     stray = Hold.objects.exclude(status=Hold.Status.CAPTURED).annotate(n=Count("capture_transfer")).filter(n__gt=0)

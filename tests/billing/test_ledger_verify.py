@@ -69,3 +69,24 @@ def test_topup_then_verify_via_command_output_counts(wallet):
     out = StringIO()
     call_command("ledger_verify", stdout=out)
     assert "2 transfers" in out.getvalue()
+
+
+def test_money_of_an_order_that_does_not_name_it_is_reported(wallet):
+    from billing.models import OrderRef, Transfer
+    from billing.services import provider_float_account, system_account, transfer_post
+
+    hold = wallet_hold(wallet=wallet, amount="10", key="h", order=OrderRef("cheap", 7)).hold
+    capture = hold_capture(hold=hold)
+    assert (capture.order_kind, capture.order_pk) == ("cheap", 7)
+    assert ledger_verify().ok
+    transfer_post(
+        source=provider_float_account(provider_id=1, name="p"),
+        destination=system_account(LedgerAccount.Kind.UPSTREAM_COST),
+        amount="3",
+        kind=Transfer.Kind.UPSTREAM_COST,
+        key="cost-without-order",
+    )
+    details = [v.detail for v in ledger_verify().violations if v.check == "order-ref"]
+    assert details == [
+        f"transfer #{Transfer.objects.get(idempotency_key='cost-without-order').pk} (upstream_cost) names no order"
+    ]
