@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reseller.models import CheapServer
-from reseller.orders.errors import NoCheapServers, NoCheapServices, UnknownCheapServer, UnknownCheapType
+from reseller.orders.errors import NoCheapServers, NoCheapServices, ProviderFailed, UnknownCheapServer, UnknownCheapType
 from reseller.orders.routing import candidates_for
 from upstream.models import Service
 
@@ -78,12 +78,15 @@ def cheap_services(server: CheapServer, *, customer_id: int) -> list[CheapServic
         if server.price is not None:
             found.append(CheapService(service=service, price=server.price))
             continue
-        offers = candidates_for(
-            customer_id=customer_id,
-            service=service,
-            country=server.country,
-            provider_slot=server.provider.slot if server.provider_id else None,
-        )
+        try:
+            offers = candidates_for(
+                customer_id=customer_id,
+                service=service,
+                country=server.country,
+                provider_slot=server.provider.slot if server.provider_id else None,
+            )
+        except ProviderFailed:  # the server's provider is failing (circuit open): no price to show
+            continue
         if offers:
             found.append(CheapService(service=service, price=offers[0].quote.price))
     if not found:

@@ -1,5 +1,7 @@
 """First-run demo data for the embedded run: an admin, a funded demo customer,
-a sandbox upstream in slot 1 with its catalogue synced, and a 20 % markup.
+a sandbox upstream in slot 1 with its catalogue synced, a 20 % markup, and two cheap
+servers (cheap_handler.php): Telegram from any provider and country at cost + markup, and
+WhatsApp India from slot 1 at a fixed price.
 
 Credentials are written once to var/demo-credentials.txt (the API key is never
 stored in the database, only its digest) and printed on every run.
@@ -17,10 +19,16 @@ from accounts.services import customer_create, customer_rotate_key
 from billing.models import MarkupRule
 from billing.selectors import wallet_of
 from billing.services import markup_set, wallet_topup
+from reseller.cheap.servers import cheap_server_add
+from reseller.models import CheapServer
 from upstream.models import Provider
+from upstream.selectors import country_get, service_by_code_or_id
 from upstream.services import catalogue_sync, provider_add
 
 DEMO_BALANCE = "1000.00"
+CHEAP_TELEGRAM = "Telegram \u2014 any country"
+CHEAP_WHATSAPP = "WhatsApp India"
+CHEAP_WHATSAPP_PRICE = Decimal("130.00")  # the sandbox's cost is 120.00 PKR (markup would make it 144.00)
 
 
 class Command(BaseCommand):
@@ -43,6 +51,9 @@ class Command(BaseCommand):
             self.stdout.write(f"sandbox provider in slot 1, catalogue synced: {result}")
         if not MarkupRule.objects.filter(scope=MarkupRule.Scope.GLOBAL).exists():
             markup_set(scope=MarkupRule.Scope.GLOBAL, percent=Decimal("20"), note="demo markup")
+        if not CheapServer.objects.exists():
+            self._cheap_servers()
+        cheap = CheapServer.objects.filter(enabled=True).order_by("id").first()
         creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
         key = creds["DEMO_API_KEY"]
         self.stdout.write(
@@ -57,11 +68,47 @@ class Command(BaseCommand):
                     f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getNumber&service=tg&country=22"',
                     f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getStatus&id=ID"',
                     f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=setStatus&id=ID&status=6"',
+                    *self._cheap_lines(f"{base_url}/stubs/cheap_handler.php?api_key={key}", cheap),
                     f"(credentials kept in {path})",
                     "",
                 ]
             )
         )
+
+    def _cheap_servers(self) -> None:
+        """The demo's cheap servers, once (an admin may change or delete them afterwards)."""
+        telegram, whatsapp = service_by_code_or_id("tg"), service_by_code_or_id("wa")
+        india, sandbox = country_get(22), Provider.objects.filter(slot=1, protocol="sandbox").first()
+        if telegram is None or whatsapp is None or india is None or sandbox is None:
+            self.stdout.write("no sandbox catalogue in slot 1: no demo cheap servers")
+            return
+        with transaction.atomic():
+            first = cheap_server_add(type=1, name=CHEAP_TELEGRAM, provider=None, services=[telegram], country=None)
+            second = cheap_server_add(
+                type=2,
+                name=CHEAP_WHATSAPP,
+                provider=sandbox,
+                services=[whatsapp],
+                country=india,
+                price=CHEAP_WHATSAPP_PRICE,
+            )
+        self.stdout.write(
+            f"cheap servers: #{first.pk} {first.name} (type 1, any provider, cost + markup), "
+            f"#{second.pk} {second.name} (type 2, slot 1, fixed {CHEAP_WHATSAPP_PRICE} PKR)"
+        )
+
+    @staticmethod
+    def _cheap_lines(url: str, server: CheapServer | None) -> list[str]:
+        if server is None:
+            return []
+        return [
+            "cheap numbers (15 minutes; ORD_ID is what buyNumber answers first):",
+            f'  curl "{url}&action=getServers"',
+            f'  curl "{url}&action=getServices&server={server.pk}"',
+            f'  curl "{url}&action=buyNumber&server={server.pk}"',
+            f'  curl "{url}&action=getStatus&id=ORD_ID"',
+            f'  curl "{url}&action=setStatus&id=ORD_ID&status=6"',
+        ]
 
     @transaction.atomic
     def _create(self) -> str:
