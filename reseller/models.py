@@ -80,6 +80,12 @@ class CheapServer(models.Model):
     def __str__(self) -> str:
         return f"cheap server #{self.pk} {self.name} (type {self.type})"
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.price is not None and self.price <= 0:
+            raise ValidationError({"price": "A fixed price must be above 0 PKR; leave it empty for cost + markup."})
+
 
 class Activation(models.Model):
     class State(models.TextChoices):

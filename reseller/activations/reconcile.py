@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from reseller.activations.purchase import ORDER_REF_PREFIX, order_ref
+from reseller.activations.purchase import ORDER_REF_PREFIX, lifetime_seconds, order_ref
 from reseller.activations.sync import expected_live
 from reseller.models import Activation, UpstreamOrphan
 from reseller.orders import money
@@ -217,9 +217,9 @@ def _resolve(sighting: UpstreamOrphan, outcome: str, now) -> None:
 def _close_unfound(provider: Provider, unknown: list[Activation], report: dict, *, listed: bool) -> None:
     """Unknown orders no number turned up for within a lifetime are closed as 'not bought'
     (where the upstream lists its numbers) or as a loss (where it cannot be asked)."""
-    window = timezone.now() - timedelta(seconds=settings.ACTIVATION_LIFETIME_SECONDS + 300)
+    now = timezone.now()
     for activation in unknown:
-        if activation.created_at > window:
+        if activation.created_at > now - timedelta(seconds=lifetime_seconds(activation.kind) + 300):
             continue
         if listed:
             note = "unknown outcome; no number of its own found upstream"
