@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from upstream.destinations import RefusedDestination, url_check
 from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
-from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, client_for
+from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, Unsupported, client_for
 from upstream.providers.sandbox import parse_config
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COUNTRIES_CSV = DATA_DIR / "getsms_countries.csv"
 SERVICES_CSV = DATA_DIR / "services.csv"
+NOT_IMPLEMENTED = "BAD_ACTION"  # the upstream's own word for an action it does not have
 BATCH_SIZE = 5000
 COST_QUANTUM = Decimal("0.0001")  # Offer.cost has 4 decimal places
 
@@ -132,8 +133,10 @@ def provider_balance_sync(*, provider: Provider) -> Decimal | None:
 
     try:
         balance = Decimal(client_for(provider).balance()).quantize(Decimal("0.0001"))
+    except Unsupported:
+        return None
     except ProviderError as exc:
-        if exc.raw in ("UNSUPPORTED", "BAD_ACTION"):
+        if exc.raw == NOT_IMPLEMENTED:
             return None
         raise
     now = timezone.now()
@@ -224,7 +227,7 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     try:
         balance = client.balance()
     except ProviderError as exc:
-        if exc.raw not in ("UNSUPPORTED", "BAD_ACTION"):
+        if not isinstance(exc, Unsupported) and exc.raw != NOT_IMPLEMENTED:
             raise
         say(f"this upstream has no balance call ({exc.raw}); keeping the last known balance")
         balance = None

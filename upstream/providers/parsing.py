@@ -57,6 +57,11 @@ class Replies:
         return int(number)
 
 
+def text_of(value: Any) -> str:
+    """A JSON string or integer as stripped text; anything else (bool, null, objects) as ''."""
+    return str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+
 def max_price_refused(body: str) -> MaxPriceRefused | None:
     """`WRONG_MAX_PRICE:<min>` -> MaxPriceRefused (min None when unreadable); else None."""
     if not body.startswith(WRONG_MAX_PRICE_PREFIX):
