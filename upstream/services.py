@@ -22,7 +22,9 @@ from django.utils import timezone
 
 from upstream.destinations import RefusedDestination, url_check
 from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
-from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, Unsupported, client_for
+from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
+from upstream.providers.otpget import provider_type
+from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.sandbox import parse_config
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,9 @@ class InvalidProvider(ValueError):
 # --- providers -------------------------------------------------------------------
 
 
-def _validate_config(protocol: str, config: Any) -> dict:
+def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> dict:
+    """The config to store for a provider of `protocol` (None: {}); InvalidProvider when the protocol
+    would refuse it at its first call (provider_add and the admin's form)."""
     config = {} if config is None else config
     if not isinstance(config, dict):
         raise InvalidProvider("config must be a JSON object")
@@ -50,6 +54,12 @@ def _validate_config(protocol: str, config: Any) -> dict:
         try:  # the sandbox validates its own keys
             parse_config(config)
         except ProviderError as exc:
+            raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.OTPGET_CHEAP:
+        client = OtpGetCheapClient(Provider(slot=slot, protocol=protocol, config=config))
+        try:  # what every call sends and every price names: refused now rather than at the first sync
+            provider_type(client.provider), client.country
+        except ProviderUnavailable as exc:
             raise InvalidProvider(str(exc)) from None
     return config
 
@@ -91,7 +101,7 @@ def provider_add(
         raise InvalidProvider(f"rate must be a number (PKR per {currency}), not {rate!r}") from None
     if not rate.is_finite() or rate <= 0:
         raise InvalidProvider(f"rate must be positive (PKR per {currency}), not {rate}")
-    config = _validate_config(protocol, config)
+    config = provider_config_check(protocol, config, slot=slot)
     if Provider.objects.filter(slot=slot).exists():
         raise InvalidProvider(f"slot {slot} is already taken by {Provider.objects.get(slot=slot)}")
     provider = Provider(

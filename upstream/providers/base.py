@@ -250,6 +250,7 @@ CLIENTS: dict[str, str] = {
     "otpbuddy": "upstream.providers.otpbuddy.OtpBuddyClient",
     "getsms": "upstream.providers.getsms.GetSmsClient",
     "otpget": "upstream.providers.otpget.OtpGetClient",
+    "otpget-cheap": "upstream.providers.otpget_cheap.OtpGetCheapClient",
     "sandbox": "upstream.providers.sandbox.SandboxClient",
 }
 

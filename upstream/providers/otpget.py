@@ -52,7 +52,7 @@ from upstream.providers.base import (
 )
 from upstream.providers.cache import ReplyCache
 from upstream.providers.handler_api import Dialect, HandlerApi
-from upstream.providers.parsing import text_of
+from upstream.providers.parsing import GROUPED_AMOUNT, grouped_decimal, text_of
 
 if TYPE_CHECKING:
     from upstream.models import Provider
@@ -91,7 +91,7 @@ NO_ACTIVATIONS = "NO_ACTIVATIONS"
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # the document's example ids are alphanumeric (`abc123`)
 _PHONE = re.compile(r"\+?([0-9]{5,32})")
-_AMOUNT = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?"  # `60`, `60.00`, `1,200.00` (PHP grouping)
+_AMOUNT = GROUPED_AMOUNT  # `60`, `60.00`, `1,200.00` (PHP grouping)
 _LABEL = re.compile(rf"(?P<name>.*\S)\s+-\s+(?P<price>{_AMOUNT})\s*PKR", re.DOTALL)  # the last " - " splits
 _BALANCE = re.compile(rf"-?(?:{_AMOUNT})")
 _SERVICE_ID = re.compile(r"[0-9]{1,64}")
@@ -99,11 +99,6 @@ _SERVICE_ID = re.compile(r"[0-9]{1,64}")
 
 OTPGET = Dialect("otpget", ERROR_TOKENS, patterns=((PROVIDER_ERROR, ProviderError),), max_price=True)
 _bad, _json = OTPGET.bad, OTPGET.json
-
-
-def _amount(text: str) -> Decimal:
-    """A matched `_AMOUNT`: grouping commas dropped."""
-    return Decimal(text.replace(",", ""))
 
 
 def provider_type(provider: Provider) -> int:
@@ -288,7 +283,7 @@ class OtpGetClient(ProviderClient):
             match = _LABEL.fullmatch(label.strip()) if isinstance(label, str) else None
             if not _SERVICE_ID.fullmatch(service_id) or match is None:
                 raise _bad(body, f"service {service_id!r} is not '<id>': '<Name> - <price> PKR'")
-            listing.append((service_id, match.group("name").strip(), _amount(match.group("price"))))
+            listing.append((service_id, match.group("name").strip(), grouped_decimal(match.group("price"))))
         return listing
 
     def services(self) -> list[ServiceEntry]:
@@ -313,4 +308,4 @@ class OtpGetClient(ProviderClient):
         amount = OTPGET.argument(body, "ACCESS_BALANCE", "getBalance").strip()
         if not _BALANCE.fullmatch(amount):
             raise _bad(body, "unexpected reply to getBalance")
-        return _amount(amount)
+        return grouped_decimal(amount)
