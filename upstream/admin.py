@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
 from billing.pricing import PriceBook
+from upstream import markup_admin  # noqa: F401 - registers billing's MarkupRule admin
 from upstream.destinations import RefusedDestination, url_check
 from upstream.health import circuit_state, low_balance
 from upstream.models import Country, CountryMapping, Offer, Provider, Service, ServiceMapping
