@@ -328,8 +328,10 @@ def test_labels_get_slots_and_codes_from_the_registered_source_only(cat, django_
     named = rule("service", service=cat.wa, provider=cat.p2, country=cat.pakistan, percent="10")
     label = rule_label(named)
     assert label == "service wa, country 66, provider slot 2"
+    assert str(named) == "service wa, country 66, provider slot 2: +10.00% +0.00 PKR"
+    assert str(rule("global", percent="5")) == "global: +5.00% +0.00 PKR"
     with django_assert_num_queries(1):  # a page of rules: the names come with them
-        assert [rule_label(r) for r in with_target_names(MarkupRule.objects.all())] == [label]
+        assert [rule_label(r) for r in with_target_names(MarkupRule.objects.filter(pk=named.pk))] == [label]
     source = pricing._target_names
     try:
         pricing.register_target_names(None)
