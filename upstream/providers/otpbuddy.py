@@ -95,7 +95,6 @@ BAD_SERVER = "BAD_SERVER"
 CANCEL_TOKENS = {"ACCESS_CANCEL", "ACCESS_CANCEL_ALREADY"}
 APPROVED = "ACCESS_APPROVED"
 NOOP = "NOOP"  # set_status FINISH/READY: nothing sent, the protocol has no such status
-UNSUPPORTED = Unsupported.RAW  # set_status RETRY
 
 _ACTIVATION_ID = re.compile(r"[0-9A-Za-z_-]{1,100}")
 
