@@ -8,9 +8,11 @@ from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin, action_with_form
 from billing.errors import BillingError, InvalidAmount
-from billing.models import Hold, LedgerAccount, MarkupRule, Transfer
-from billing.pricing import EXAMPLE_COST, rule_label, rule_quote
-from billing.services import markup_check_targets, wallet_adjust, wallet_topup
+from billing.models import Hold, LedgerAccount, Transfer
+from billing.services import wallet_adjust, wallet_topup
+
+# Markup rules are administered in upstream/markup_admin.py: their page names providers by slot and
+# services by code, which billing does not know.
 
 
 class CreditForm(forms.Form):
@@ -137,78 +139,3 @@ class HoldAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("idempotency_key", "account__code", "account__customer__username")
     list_select_related = ("account",)
-
-
-class MarkupRuleForm(forms.ModelForm):
-    """The model's constraints, plus the rules of markup_set: targets consistent with the scope
-    (docs/pricing.md) and one rule per scope and target combination."""
-
-    class Meta:
-        model = MarkupRule
-        fields = (
-            "scope",
-            "provider",
-            "country",
-            "service",
-            "customer",
-            "percent",
-            "fixed",
-            "min_margin",
-            "round_to",
-            "enabled",
-            "note",
-        )
-
-    def clean(self):
-        data = super().clean()
-        targets = {f"{name}_id": getattr(data.get(name), "pk", None) for name in ("provider", "country", "service")}
-        targets["customer_id"] = getattr(data.get("customer"), "pk", None)
-        if "scope" not in data:
-            return data
-        try:
-            markup_check_targets(scope=data["scope"], **targets)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        twin = MarkupRule.objects.filter(scope=data["scope"], **targets).exclude(pk=self.instance.pk).first()
-        if twin is not None:
-            raise forms.ValidationError(f"rule #{twin.pk} already has this scope and these targets: edit that one")
-        return data
-
-
-@admin.register(MarkupRule)
-class MarkupRuleAdmin(admin.ModelAdmin):
-    form = MarkupRuleForm
-    list_display = (
-        "id",
-        "scope",
-        "targets",
-        "percent",
-        "fixed",
-        "min_margin",
-        "round_to",
-        "enabled",
-        "note",
-        "updated_at",
-        "example",
-    )
-    list_display_links = ("id", "scope")
-    list_filter = ("scope", "enabled", "provider")
-    search_fields = ("note", "customer__username", "service__code", "service__name", "country__name")
-    list_select_related = ("provider", "country", "service", "customer")
-    raw_id_fields = ("country", "service", "customer")
-    readonly_fields = ("example_explained", "updated_at")
-
-    @admin.display(description="targets")
-    def targets(self, obj):
-        return rule_label(obj)
-
-    @admin.display(description=f"price for cost {EXAMPLE_COST}")
-    def example(self, obj):
-        quote = rule_quote(rule=obj, cost_pkr=EXAMPLE_COST)
-        return format_html('<span title="{}">{}</span>', quote.explanation, quote.price)
-
-    @admin.display(description=f"example (cost {EXAMPLE_COST} PKR)")
-    def example_explained(self, obj):
-        if obj is None or obj.pk is None:
-            return "-"
-        return rule_quote(rule=obj, cost_pkr=EXAMPLE_COST).explanation

@@ -205,6 +205,8 @@ class MarkupRule(models.Model):
         CUSTOMER = "customer", "customer"
 
     scope = models.CharField(max_length=16, choices=Scope.choices)
+    # Foreign keys for integrity only: billing code reads the ids and never follows the provider,
+    # country or service relation (docs/pricing.md, "billing and the upstream tables").
     provider = models.ForeignKey("upstream.Provider", on_delete=models.CASCADE, null=True, blank=True)
     country = models.ForeignKey("upstream.Country", on_delete=models.CASCADE, null=True, blank=True)
     service = models.ForeignKey("upstream.Service", on_delete=models.CASCADE, null=True, blank=True)
@@ -241,5 +243,6 @@ class MarkupRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        targets = [str(t) for t in (self.provider, self.country, self.service, self.customer) if t is not None]
-        return f"{self.scope} {' '.join(targets)}: +{self.percent}% +{self.fixed} PKR"
+        from billing.pricing import rule_label  # the targets as pricing names them (never through the FKs)
+
+        return f"{rule_label(self)}: {self.percent:+.2f}% {self.fixed:+.2f} PKR"

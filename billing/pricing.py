@@ -15,13 +15,17 @@ the paisa. Decimal only; nothing is rounded before the end.
 
 `PriceBook.load()` reads every enabled rule that can apply to one customer in
 one query and then quotes any number of offers in memory (a constant number of
-dictionary look-ups per quote). billing never imports upstream: rules and
-quotes deal in provider/country/service ids only.
+dictionary look-ups per quote). billing never imports upstream nor follows a
+rule's provider or service foreign key: rules and quotes deal in ids, and what a
+label shows for them (`provider slot 2`, `service wa`) is supplied by the layer
+above (`TargetNames`, registered by the upstream app).
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from itertools import product
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -54,10 +58,39 @@ _RULE_FIELDS = (
     "fixed",
     "min_margin",
     "round_to",
-    "provider__slot",
-    "service__code",
     "customer__username",
 )
+# What a TargetNames source annotates a rule with.
+PROVIDER_NAME = "target_provider_slot"
+SERVICE_NAME = "target_service_code"
+
+
+class TargetNames(Protocol):
+    """How a rule's label names the provider and the service it targets, which billing knows by id
+    only. Registered once by the layer that knows them (`register_target_names`: the upstream app,
+    in its `AppConfig.ready`); without one a label says `provider #<id>`, `service #<id>`."""
+
+    def annotations(self) -> Mapping[str, Any]:
+        """Expressions `PROVIDER_NAME` (the slot) and `SERVICE_NAME` (the code) over a MarkupRule
+        queryset: PriceBook.load reads them with the rules, in its one query."""
+
+    def names(self, *, provider_id: int | None, service_id: int | None) -> tuple[object, object]:
+        """(slot, code) of one rule's targets, None for a target it does not name or that is gone."""
+
+
+_target_names: TargetNames | None = None
+
+
+def register_target_names(source: TargetNames | None) -> None:
+    """Set (None: clear) the source of the names rule labels show for providers and services."""
+    global _target_names
+    _target_names = source
+
+
+def with_target_names(queryset):
+    """A MarkupRule `queryset` whose rules carry their target names, read in the same query (a page
+    of rules in the admin, PriceBook.load); unchanged without a registered source."""
+    return queryset if _target_names is None else queryset.annotate(**_target_names.annotations())
 
 
 @dataclass(frozen=True)
@@ -137,11 +170,13 @@ class _Rule:
         if row["customer_id"] is not None:
             parts.append(f"customer {row['customer__username']}")
         if row["service_id"] is not None:
-            parts.append(f"service {row['service__code']}")
+            code = row.get(SERVICE_NAME)
+            parts.append(f"service {code}" if code is not None else f"service #{row['service_id']}")
         if row["country_id"] is not None:
             parts.append(f"country {row['country_id']}")
         if row["provider_id"] is not None:
-            parts.append(f"provider slot {row['provider__slot']}")
+            slot = row.get(PROVIDER_NAME)
+            parts.append(f"provider slot {slot}" if slot is not None else f"provider #{row['provider_id']}")
         return cls(
             id=row["id"],
             scope=row["scope"],
@@ -159,12 +194,20 @@ class _Rule:
 
     @classmethod
     def from_model(cls, rule: MarkupRule) -> "_Rule":
+        """From one rule; the names from its annotations when it has them (a queryset through
+        `with_target_names`), else asked of the registered source."""
+        if hasattr(rule, PROVIDER_NAME) and hasattr(rule, SERVICE_NAME):
+            slot, code = getattr(rule, PROVIDER_NAME), getattr(rule, SERVICE_NAME)
+        elif _target_names is not None and (rule.provider_id is not None or rule.service_id is not None):
+            slot, code = _target_names.names(provider_id=rule.provider_id, service_id=rule.service_id)
+        else:
+            slot = code = None
         return cls.from_values(
             {
                 **{f: getattr(rule, f) for f in _RULE_FIELDS if "__" not in f},
-                "provider__slot": rule.provider.slot if rule.provider_id is not None else None,
-                "service__code": rule.service.code if rule.service_id is not None else None,
                 "customer__username": rule.customer.username if rule.customer_id is not None else None,
+                PROVIDER_NAME: slot,
+                SERVICE_NAME: code,
             }
         )
 
@@ -244,8 +287,9 @@ class PriceBook:
         mine = Q(customer_id__isnull=True)
         if customer_id is not None:
             mine |= Q(customer_id=customer_id)
-        rows = MarkupRule.objects.filter(mine, enabled=True)
-        rules = [_Rule.from_values(row) for row in rows.values(*_RULE_FIELDS)]
+        rows = with_target_names(MarkupRule.objects.filter(mine, enabled=True))
+        names = [PROVIDER_NAME, SERVICE_NAME] if _target_names is not None else []
+        rules = [_Rule.from_values(row) for row in rows.values(*_RULE_FIELDS, *names)]
         return cls(customer_id=customer_id, rules=rules, default_percent=default_markup_percent())
 
     def rule_for(self, *, provider_id: int, country_id: int, service_id: int) -> _Rule | None:

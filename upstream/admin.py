@@ -7,13 +7,13 @@ from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin
 from billing.pricing import PriceBook
+from upstream import markup_admin  # noqa: F401 - registers billing's MarkupRule admin
 from upstream.destinations import RefusedDestination, url_check
 from upstream.health import circuit_state, low_balance
 from upstream.models import Country, CountryMapping, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import ProviderError, error_detail
 from upstream.providers.http import redact
-from upstream.providers.sandbox import parse_config
-from upstream.services import catalogue_sync, provider_webhook_secret
+from upstream.services import InvalidProvider, catalogue_sync, provider_config_check, provider_webhook_secret
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,10 @@ class ProviderForm(forms.ModelForm):
                 self.add_error("base_url", "required for this protocol")
             if not data.get("api_key") and "api_key" not in self.errors:
                 self.add_error("api_key", "required for this protocol")
-        if protocol == Provider.Protocol.SANDBOX and "config" in data:
-            try:
-                parse_config(data["config"])
-            except ProviderError as exc:
+        if protocol and "config" in data:
+            try:  # what provider_add refuses (the sandbox's keys, otpget-cheap's type and country)
+                provider_config_check(protocol, data["config"], slot=data.get("slot"))
+            except InvalidProvider as exc:
                 self.add_error("config", str(exc))
         return data
 

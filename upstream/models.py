@@ -55,6 +55,7 @@ class Provider(models.Model):
         OTPBUDDY = "otpbuddy", "OTPBuddy"
         GETSMS = "getsms", "Get-SMS API v1"
         OTPGET = "otpget", "OTPGet-compatible reseller"
+        OTPGET_CHEAP = "otpget-cheap", "OTPGet-compatible cheap numbers (cheap_handler.php)"
         SANDBOX = "sandbox", "sandbox (in-process demo)"
 
     slot = models.PositiveSmallIntegerField(

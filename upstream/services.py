@@ -22,7 +22,9 @@ from django.utils import timezone
 
 from upstream.destinations import RefusedDestination, url_check
 from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
-from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, client_for
+from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
+from upstream.providers.otpget import provider_type
+from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.sandbox import parse_config
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COUNTRIES_CSV = DATA_DIR / "getsms_countries.csv"
 SERVICES_CSV = DATA_DIR / "services.csv"
+NOT_IMPLEMENTED = "BAD_ACTION"  # the upstream's own word for an action it does not have
 BATCH_SIZE = 5000
 COST_QUANTUM = Decimal("0.0001")  # Offer.cost has 4 decimal places
 
@@ -41,7 +44,9 @@ class InvalidProvider(ValueError):
 # --- providers -------------------------------------------------------------------
 
 
-def _validate_config(protocol: str, config: Any) -> dict:
+def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> dict:
+    """The config to store for a provider of `protocol` (None: {}); InvalidProvider when the protocol
+    would refuse it at its first call (provider_add and the admin's form)."""
     config = {} if config is None else config
     if not isinstance(config, dict):
         raise InvalidProvider("config must be a JSON object")
@@ -49,6 +54,12 @@ def _validate_config(protocol: str, config: Any) -> dict:
         try:  # the sandbox validates its own keys
             parse_config(config)
         except ProviderError as exc:
+            raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.OTPGET_CHEAP:
+        client = OtpGetCheapClient(Provider(slot=slot, protocol=protocol, config=config))
+        try:  # what every call sends and every price names: refused now rather than at the first sync
+            provider_type(client.provider), client.country
+        except ProviderUnavailable as exc:
             raise InvalidProvider(str(exc)) from None
     return config
 
@@ -90,7 +101,7 @@ def provider_add(
         raise InvalidProvider(f"rate must be a number (PKR per {currency}), not {rate!r}") from None
     if not rate.is_finite() or rate <= 0:
         raise InvalidProvider(f"rate must be positive (PKR per {currency}), not {rate}")
-    config = _validate_config(protocol, config)
+    config = provider_config_check(protocol, config, slot=slot)
     if Provider.objects.filter(slot=slot).exists():
         raise InvalidProvider(f"slot {slot} is already taken by {Provider.objects.get(slot=slot)}")
     provider = Provider(
@@ -132,8 +143,10 @@ def provider_balance_sync(*, provider: Provider) -> Decimal | None:
 
     try:
         balance = Decimal(client_for(provider).balance()).quantize(Decimal("0.0001"))
+    except Unsupported:
+        return None
     except ProviderError as exc:
-        if exc.raw in ("UNSUPPORTED", "BAD_ACTION"):
+        if exc.raw == NOT_IMPLEMENTED:
             return None
         raise
     now = timezone.now()
@@ -224,7 +237,7 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     try:
         balance = client.balance()
     except ProviderError as exc:
-        if exc.raw not in ("UNSUPPORTED", "BAD_ACTION"):
+        if not isinstance(exc, Unsupported) and exc.raw != NOT_IMPLEMENTED:
             raise
         say(f"this upstream has no balance call ({exc.raw}); keeping the last known balance")
         balance = None

@@ -24,12 +24,12 @@ from upstream.providers.base import (
     SetStatus,
     StatusResult,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
 from upstream.selectors import providers_sharing_account
 
 log = logging.getLogger(__name__)
-UNSUPPORTED = "UNSUPPORTED"  # a client's raw for a command its protocol does not have
 State = Activation.State
 Pending = Activation.Upstream
 SYNCED_STATES = (State.ACTIVE, State.WAITING_RETRY)
@@ -215,10 +215,10 @@ def activation_forward_upstream(*, activation_id: int) -> str:
     except ProviderError as exc:
         if pending == Pending.READY:
             token = f"ready not taken ({exc.raw}): optional, not retried"
-        elif exc.raw != UNSUPPORTED:
-            return _forward_failed(activation, pending, client, exc)
-        else:
+        elif isinstance(exc, Unsupported):
             token = "not supported by this upstream's protocol"  # e.g. OTPBuddy has no "another SMS"
+        else:
+            return _forward_failed(activation, pending, client, exc)
     Activation.objects.filter(pk=activation_id, upstream_pending=pending).update(upstream_pending="")
     return token
 

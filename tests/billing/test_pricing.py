@@ -318,3 +318,28 @@ def test_price_book_without_customer_ignores_customer_rules(cat, django_assert_n
     assert book.quote(cost_pkr=D("10"), provider_id=cat.p1.pk, country_id=22, service_id=cat.wa.pk).rule_id == (
         service.pk
     )
+
+
+def test_labels_get_slots_and_codes_from_the_registered_source_only(cat, django_assert_num_queries):
+    """billing knows targets by id; the upstream app registers what names them (upstream/apps.py)."""
+    from billing import pricing
+    from billing.pricing import rule_label, with_target_names
+
+    named = rule("service", service=cat.wa, provider=cat.p2, country=cat.pakistan, percent="10")
+    label = rule_label(named)
+    assert label == "service wa, country 66, provider slot 2"
+    assert str(named) == "service wa, country 66, provider slot 2: +10.00% +0.00 PKR"
+    assert str(rule("global", percent="5")) == "global: +5.00% +0.00 PKR"
+    with django_assert_num_queries(1):  # a page of rules: the names come with them
+        assert [rule_label(r) for r in with_target_names(MarkupRule.objects.filter(pk=named.pk))] == [label]
+    source = pricing._target_names
+    try:
+        pricing.register_target_names(None)
+        assert rule_label(named) == f"service #{cat.wa.pk}, country 66, provider #{cat.p2.pk}"
+        book = PriceBook.load(customer_id=None)
+        explained = book.quote(cost_pkr=D("10"), provider_id=cat.p2.pk, country_id=66, service_id=cat.wa.pk)
+        assert f"(service #{cat.wa.pk}, country 66, provider #{cat.p2.pk})" in explained.explanation
+    finally:
+        pricing.register_target_names(source)
+    Provider.objects.filter(pk=cat.p2.pk).update(slot=5)  # names are read, never copied
+    assert rule_label(MarkupRule.objects.get(pk=named.pk)) == "service wa, country 66, provider slot 5"

@@ -121,3 +121,21 @@ def test_concurrent_spends_and_topups_on_shared_accounts_never_deadlock(customer
         w.refresh_from_db()
         assert w.balance == Decimal("55.00") and w.held == 0
     assert ledger_verify().ok
+
+
+def test_concurrent_markup_set_for_one_combination_leaves_one_rule():
+    """No row of billing's exists to lock before the rule does: an advisory lock serializes them."""
+    from billing.models import MarkupRule
+    from billing.services import markup_set
+    from upstream.models import Country, Service
+
+    wa = Service.objects.create(code="wa", name="Whatsapp")
+    Country.objects.create(id=22, name="India")
+    results = run_concurrently(
+        10, lambda i: markup_set(scope="service", service_id=wa.pk, country_id=22, percent=str(10 + i))
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert MarkupRule.objects.filter(scope="service").count() == 1 and len({r.pk for r in results}) == 1
+    missing = run_concurrently(2, lambda i: markup_set(scope="service", service_id=wa.pk + 1000, percent="5"))
+    assert all(isinstance(r, ValueError) and "no service with id" in str(r) for r in missing)
+    assert MarkupRule.objects.count() == 1

@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from upstream.models import Country, Offer, Provider, Service
-from upstream.providers.base import NoNumbers, ProviderUnavailable
+from upstream.providers.base import CLIENTS, NoNumbers, ProviderError, ProviderUnavailable, Unsupported
+from upstream.providers.sandbox import SandboxClient
 from upstream.selectors import (
     country_get,
     offers_for,
@@ -260,3 +261,40 @@ def test_balance_sync_stores_and_warns_when_low(caplog):
     assert sync_balances.delay().get() == 1
     provider.refresh_from_db()
     assert provider.balance == Decimal("40.0000") and provider.balance_checked_at is not None
+
+
+class _NoBalanceSandbox(SandboxClient):
+    """A protocol without a balance call: its client says so before sending anything."""
+
+    def balance(self):
+        raise Unsupported(message="no balance call in this protocol")
+
+
+def _answers(raw: str):
+    """A sandbox balance() that gets the upstream error `raw`."""
+
+    def balance(self):
+        raise ProviderError(raw)
+
+    return balance
+
+
+@pytest.mark.parametrize("how", ["client", "upstream"])
+def test_a_protocol_without_a_balance_call_keeps_the_last_balance(monkeypatch, how):
+    from upstream.services import provider_balance_sync
+
+    provider = provider_add(slot=5, protocol="sandbox", url="", api_key="", config={"balance": 40})
+    assert provider_balance_sync(provider=provider) == Decimal("40.0000")
+    if how == "client":  # Unsupported, caught by its type
+        monkeypatch.setitem(CLIENTS, "sandbox", f"{__name__}._NoBalanceSandbox")
+    else:  # the upstream's own BAD_ACTION
+        monkeypatch.setattr(SandboxClient, "balance", _answers("BAD_ACTION"))
+    assert provider_balance_sync(provider=provider) is None
+    lines = []
+    result = catalogue_sync(provider=provider, progress=lines.append)
+    assert result.balance == Decimal("40.0000")
+    assert any("no balance call" in line for line in lines)
+    monkeypatch.setattr(SandboxClient, "balance", _answers("ERROR_SQL"))  # any other error is one
+    monkeypatch.setitem(CLIENTS, "sandbox", "upstream.providers.sandbox.SandboxClient")
+    with pytest.raises(ProviderError):
+        provider_balance_sync(provider=provider)

@@ -62,6 +62,15 @@ class CancelTooEarly(ProviderError):
     """The upstream refuses to cancel yet (EARLY_CANCEL_DENIED)."""
 
 
+class Unsupported(ProviderError):
+    """The protocol has no such command: nothing was sent. `raw` is "UNSUPPORTED"."""
+
+    RAW = "UNSUPPORTED"
+
+    def __init__(self, raw: str = RAW, message: str = ""):
+        super().__init__(raw or self.RAW, message)
+
+
 class BadResponse(ProviderError):
     """HTML, an empty body, a redirect, an HTTP 5xx, an unparsable reply."""
 
@@ -241,6 +250,7 @@ CLIENTS: dict[str, str] = {
     "otpbuddy": "upstream.providers.otpbuddy.OtpBuddyClient",
     "getsms": "upstream.providers.getsms.GetSmsClient",
     "otpget": "upstream.providers.otpget.OtpGetClient",
+    "otpget-cheap": "upstream.providers.otpget_cheap.OtpGetCheapClient",
     "sandbox": "upstream.providers.sandbox.SandboxClient",
 }
 

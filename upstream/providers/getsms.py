@@ -6,9 +6,9 @@ documented per method (`ERRORS`) and become `base.py` exceptions; getallcount
 alone answers success as a bare map of countries. HTML, an empty body, JSON of
 the wrong shape, an HTTP 3xx/4xx/5xx are `BadResponse`. Numbers are `Decimal`.
 
-Transport: `http.call(..., key_param="userkey", method="POST")`: the parameters and
-our key go as a form body, as the document allows ("GET or POST"), so the key is
-never in a URL and no log line or exception message can show it.
+Transport: the handler_api transport (`handler_api.HandlerApi`) with `method=<name>`, our key as
+`userkey` and `POST`: the parameters and our key go as a form body, as the document allows
+("GET or POST"), so the key is never in a URL and no log line or exception message can show it.
 
 Decisions where the document is silent:
 - Our country numbers are sent as the slugs of upstream/data/getsms_countries.csv;
@@ -42,9 +42,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
-from upstream.providers import http
 from upstream.providers.base import (
     BuyRequest,
     CountryEntry,
@@ -61,12 +60,8 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
-from upstream.providers.parsing import RAW_LIMIT, Replies
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from upstream.models import Provider
+from upstream.providers.handler_api import Dialect, HandlerApi
+from upstream.providers.parsing import RAW_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +93,15 @@ _COMMA_BALANCE = re.compile(r'("balance"\s*:\s*)(-?\d+),(\d+)(?=\s*[,}])')
 _ORDER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-# --- transport ---------------------------------------------------------------------
-
-
-def _send(provider: Provider, params: Mapping[str, object]) -> str:
-    """POST `params` and our `userkey` as a form (the key stays out of URLs and logs)."""
-    return http.call(provider, params, key_param="userkey", method="POST")
-
-
 # --- parsing -----------------------------------------------------------------------
 
 
-_replies = Replies("getsms")
-_bad, _json = _replies.bad, _replies.json
+GETSMS = Dialect("getsms")  # no error tokens: errors are JSON envelopes (`ERRORS`)
+_bad, _json = GETSMS.bad, GETSMS.json
 
 
 def _decimal(value: Any, body: str, what: str, *, integer: bool = False) -> Decimal:
-    return _replies.decimal(value, body, what, integer=integer)
+    return GETSMS.decimal(value, body, what, integer=integer)
 
 
 def _code_of(value: Any) -> int | None:
@@ -170,13 +157,14 @@ class GetSmsClient(ProviderClient):
 
     # --- plumbing ------------------------------------------------------------------
 
+    @cached_property
+    def api(self) -> HandlerApi:
+        """POST `method=<name>` and our `userkey` as a form (the key stays out of URLs and logs)."""
+        return HandlerApi(self.provider, GETSMS, action_param="method", key_param="userkey", method="POST")
+
     def _call(self, method: str, **params: object) -> str:
         """One call; the body stripped of whitespace and BOM, never empty, never an HTML page."""
-        text = _send(self.provider, {"method": method, **params})
-        body = text.strip().lstrip("\ufeff").strip()
-        if not body or body.startswith("<"):
-            raise _bad(body or text, f"{'HTML' if body else 'empty'} reply to {method}")
-        return body
+        return self.api.get(method, **params)
 
     def _envelope(self, method: str, **params: object) -> tuple[int, Any, str]:
         """(status, data, body) of a `{"status": ..., "data": ...}` reply."""

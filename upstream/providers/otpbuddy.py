@@ -29,7 +29,7 @@ Where the document is silent, this module decides:
   confirmed cancel (a refund must then be booked as a loss). FINISH and READY
   have nothing to send (an activation with an SMS is approved upstream by
   itself): no request, the neutral token `NOOP` is returned. RETRY (another
-  SMS) does not exist in the protocol: `ProviderError(raw="UNSUPPORTED")`,
+  SMS) does not exist in the protocol: `Unsupported` (raw `UNSUPPORTED`),
   no request.
 - `buy` sends `service` as given (OTPBuddy's own code), `country` and
   `server_id`; the protocol takes no `maxPrice` or operator (not sent) and
@@ -53,9 +53,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from upstream.providers import http
 from upstream.providers.base import (
     BuyRequest,
     CountryEntry,
@@ -71,9 +71,10 @@ from upstream.providers.base import (
     SetStatus,
     StatusResult,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
-from upstream.providers.parsing import Replies
+from upstream.providers.handler_api import Dialect, HandlerApi
 
 # Error tokens (exact match), by the exception they raise.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
@@ -94,7 +95,6 @@ BAD_SERVER = "BAD_SERVER"
 CANCEL_TOKENS = {"ACCESS_CANCEL", "ACCESS_CANCEL_ALREADY"}
 APPROVED = "ACCESS_APPROVED"
 NOOP = "NOOP"  # set_status FINISH/READY: nothing sent, the protocol has no such status
-UNSUPPORTED = "UNSUPPORTED"  # set_status RETRY
 
 _ACTIVATION_ID = re.compile(r"[0-9A-Za-z_-]{1,100}")
 
@@ -105,22 +105,17 @@ class ServerEntry:
     name: str
 
 
-_replies = Replies("otpbuddy")
-_bad, _json = _replies.bad, _replies.json
+OTPBUDDY = Dialect("otpbuddy", ERROR_TOKENS)
+_bad, _json = OTPBUDDY.bad, OTPBUDDY.json
 
 
 def _decimal(value: Any, body: str, what: str, *, signed: bool = False) -> Decimal:
     """Non-negative unless `signed`: OTPBuddy prices and counts are never negative."""
-    return _replies.decimal(value, body, what, signed=signed)
+    return OTPBUDDY.decimal(value, body, what, signed=signed)
 
 
 def _int(value: Any, body: str, what: str) -> int:
-    return _replies.int(value, body, what, signed=False)
-
-
-def _raise_if_error(body: str) -> None:
-    if body in ERROR_TOKENS:
-        raise ERROR_TOKENS[body](raw=body)
+    return OTPBUDDY.int(value, body, what, signed=False)
 
 
 def _object(body: str, what: str) -> dict:
@@ -167,23 +162,16 @@ class OtpBuddyClient(ProviderClient):
             raise self._config_error(f"config countries must be a list of country ids, not {value!r}")
         return list(value)
 
-    def _get(self, action: str, **params: object) -> str:
-        """One call; the body stripped of whitespace and BOM, never empty, never an HTML page."""
-        text = http.call(self.provider, {"action": action, **params})
-        body = text.strip().lstrip("\ufeff").strip()
-        if not body:
-            raise _bad(text, f"empty reply to {action}")
-        if body.startswith("<"):
-            raise _bad(body, f"HTML reply to {action}")
-        return body
+    @cached_property
+    def api(self) -> HandlerApi:
+        return HandlerApi(self.provider, OTPBUDDY)
 
     # --- buying --------------------------------------------------------------------
 
     def buy(self, request: BuyRequest) -> Purchase:
-        body = self._get(
+        body = self.api.reply(
             "getNumber", service=request.service, country=int(request.country), server_id=self._server_id()
         )
-        _raise_if_error(body)
         reply = body
         if reply.startswith("{") and reply.endswith("}"):  # the document prints it inside braces
             reply = reply[1:-1].strip()
@@ -197,8 +185,7 @@ class OtpBuddyClient(ProviderClient):
     # --- one activation ------------------------------------------------------------
 
     def status(self, upstream_id: str) -> StatusResult:
-        body = self._get("getStatus", id=upstream_id)
-        _raise_if_error(body)
+        body = self.api.reply("getStatus", id=upstream_id)
         if body == "STATUS_WAIT_CODE":
             return StatusResult(state=UpstreamState.WAITING, raw=body)
         if body == "STATUS_CANCEL":
@@ -212,9 +199,8 @@ class OtpBuddyClient(ProviderClient):
         if status in (SetStatus.FINISH, SetStatus.READY):
             return NOOP
         if status != SetStatus.CANCEL:
-            raise ProviderError(raw=UNSUPPORTED, message=f"otpbuddy: setStatus {status.name} is not in the protocol")
-        body = self._get("setStatus", id=upstream_id)
-        _raise_if_error(body)
+            raise Unsupported(message=f"otpbuddy: setStatus {status.name} is not in the protocol")
+        body = self.api.reply("setStatus", id=upstream_id)
         if body == APPROVED:
             raise ProviderError(raw=body, message="otpbuddy: not cancelled, the activation received an SMS")
         if body not in CANCEL_TOKENS:
@@ -225,16 +211,14 @@ class OtpBuddyClient(ProviderClient):
 
     def servers(self) -> list[ServerEntry]:
         """getServers: every server of the account ({"<name>": "<id>"})."""
-        body = self._get("getServers")
-        _raise_if_error(body)
+        body = self.api.reply("getServers")
         entries = []
         for name, server in _object(body, "getServers reply").items():
             entries.append(ServerEntry(id=str(_int(server, body, "server id")), name=name.strip()))
         return entries
 
     def countries(self) -> list[CountryEntry]:
-        body = self._get("getCountries", server_id=self._server_id())
-        _raise_if_error(body)
+        body = self.api.reply("getCountries", server_id=self._server_id())
         data = _json(body, "getCountries reply")
         # {"<id>":"<name>"}, or a list when PHP saw sequential keys from 0.
         items = enumerate(data) if isinstance(data, list) else data.items() if isinstance(data, dict) else None
@@ -252,10 +236,10 @@ class OtpBuddyClient(ProviderClient):
     def _per_country(self, action: str, country: int, *, skip_bad_server: bool) -> tuple[str, dict] | None:
         """(body, object) of one per-country catalogue call; None for BAD_SERVER when reading many countries
         (that country is not on this server)."""
-        body = self._get(action, country=country, server_id=self._server_id())
+        body = self.api.get(action, country=country, server_id=self._server_id())
         if skip_bad_server and body == BAD_SERVER:
             return None
-        _raise_if_error(body)
+        OTPBUDDY.raise_if_error(body)
         return body, _object(body, f"{action} reply")
 
     def services(self) -> list[ServiceEntry]:
@@ -313,9 +297,5 @@ class OtpBuddyClient(ProviderClient):
         return entries
 
     def balance(self) -> Decimal:
-        body = self._get("getBalance")
-        _raise_if_error(body)
-        name, sep, amount = body.partition(":")
-        if name != "ACCESS_BALANCE" or not sep:
-            raise _bad(body, "unexpected reply to getBalance")
-        return _decimal(amount, body, "balance", signed=True)
+        body = self.api.reply("getBalance")
+        return _decimal(OTPBUDDY.argument(body, "ACCESS_BALANCE", "getBalance"), body, "balance", signed=True)

@@ -25,10 +25,9 @@ Provider.config options:
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from upstream.providers import http
 from upstream.providers.base import (
@@ -48,17 +47,17 @@ from upstream.providers.base import (
     SetStatus,
     StatusResult,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
-from upstream.providers.parsing import Replies, max_price_refused
+from upstream.providers.cache import ReplyCache
+from upstream.providers.handler_api import Dialect, HandlerApi
+from upstream.providers.parsing import GROUPED_AMOUNT, grouped_decimal, text_of
 
 if TYPE_CHECKING:
     from upstream.models import Provider
 
-T = TypeVar("T")
-
 SLOTS = range(1, 7)
-DEFAULT_CACHE_SECONDS = 60.0
 LISTED_COUNT = 1  # getServices lists only services in stock and gives no count
 
 # The error table of seeds/000 (plus NO_NUMBERS), by the exception each raises.
@@ -92,45 +91,34 @@ NO_ACTIVATIONS = "NO_ACTIVATIONS"
 
 _ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")  # the document's example ids are alphanumeric (`abc123`)
 _PHONE = re.compile(r"\+?([0-9]{5,32})")
-_AMOUNT = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?"  # `60`, `60.00`, `1,200.00` (PHP grouping)
+_AMOUNT = GROUPED_AMOUNT  # `60`, `60.00`, `1,200.00` (PHP grouping)
 _LABEL = re.compile(rf"(?P<name>.*\S)\s+-\s+(?P<price>{_AMOUNT})\s*PKR", re.DOTALL)  # the last " - " splits
 _BALANCE = re.compile(rf"-?(?:{_AMOUNT})")
 _SERVICE_ID = re.compile(r"[0-9]{1,64}")
 
 
-_replies = Replies("otpget")
-_bad, _json = _replies.bad, _replies.json
+OTPGET = Dialect("otpget", ERROR_TOKENS, patterns=((PROVIDER_ERROR, ProviderError),), max_price=True)
+_bad, _json = OTPGET.bad, OTPGET.json
 
 
-def _raise_if_error(body: str) -> None:
-    """Raise the mapped exception when `body` is a documented error token."""
-    if body in ERROR_TOKENS:
-        raise ERROR_TOKENS[body](raw=body)
-    if PROVIDER_ERROR.fullmatch(body):
-        raise ProviderError(raw=body)
-    refused = max_price_refused(body)
-    if refused is not None:
-        raise refused
-
-
-def _amount(text: str) -> Decimal:
-    """A matched `_AMOUNT`: grouping commas dropped."""
-    return Decimal(text.replace(",", ""))
-
-
-def _text_of(value: Any) -> str:
-    """A JSON string or integer as stripped text; anything else (bool, null, objects) as ''."""
-    return str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+def provider_type(provider: Provider) -> int:
+    """config["type"] (default 1): an int or a digit string 1-6; anything else is a misconfigured row
+    (`ProviderUnavailable`: nothing is sent)."""
+    value = (provider.config or {}).get("type", 1)
+    text = text_of(value)
+    if not re.fullmatch(r"[0-9]{1,2}", text) or int(text) not in SLOTS:
+        raise ProviderUnavailable(message=f"provider slot {provider.slot}: config type must be 1-6: {value!r}")
+    return int(text)
 
 
 def _last_sms(value: Any) -> str | None:
     """The last entry of an active list's `smsCode`/`smsText`: a list, null, or a string,
     possibly bracketed (`"[Your code is 123456]"`)."""
     if isinstance(value, list):
-        items = [_text_of(item) for item in value]
+        items = [text_of(item) for item in value]
         items = [item for item in items if item]
         return items[-1] if items else None
-    text = _text_of(value)
+    text = text_of(value)
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1].strip()
     return text or None
@@ -142,7 +130,7 @@ class OtpGetClient(ProviderClient):
 
     def __init__(self, provider: Provider):
         super().__init__(provider)
-        self._cache: dict[str, tuple[float, Any]] = {}
+        self._cache = ReplyCache(lambda: self.config)
 
     @property
     def config(self) -> dict:
@@ -154,22 +142,12 @@ class OtpGetClient(ProviderClient):
 
     @property
     def upstream_type(self) -> int:
-        """config["type"]: an int or a digit string 1-6; anything else is a misconfigured row (nothing is sent)."""
-        value = self.config.get("type", 1)
-        text = _text_of(value)
-        if not re.fullmatch(r"[0-9]{1,2}", text) or int(text) not in SLOTS:
-            raise ProviderUnavailable(message=f"provider slot {self.provider.slot}: config type must be 1-6: {value!r}")
-        return int(text)
+        return provider_type(self.provider)
 
-    def _get(self, action: str, *, max_bytes: int | None = None, **params: object) -> str:
-        """One call with `type`; the body stripped of whitespace and BOM, never empty, never an HTML page."""
-        text = http.call(self.provider, {"action": action, **params, "type": self.upstream_type}, max_bytes=max_bytes)
-        body = text.strip().lstrip("\ufeff").strip()
-        if not body:
-            raise _bad(text, f"empty reply to {action}")
-        if body.startswith("<"):
-            raise _bad(body, f"HTML reply to {action}")
-        return body
+    @cached_property
+    def api(self) -> HandlerApi:
+        """Every call sends `type`."""
+        return HandlerApi(self.provider, OTPGET, every_call=lambda: {"type": self.upstream_type})
 
     # --- buying --------------------------------------------------------------------
 
@@ -177,8 +155,7 @@ class OtpGetClient(ProviderClient):
         params: dict[str, object] = {"service": request.service, "country": int(request.country)}
         if request.max_price is not None:
             params["maxPrice"] = format(Decimal(request.max_price), "f")  # no exponent: 1E+1 -> 10
-        body = self._get("getNumber", **params)
-        _raise_if_error(body)
+        body = self.api.reply("getNumber", **params)
         name, _, rest = body.partition(":")
         upstream_id, _, phone = rest.partition(":")
         number = _PHONE.fullmatch(phone.strip())
@@ -189,8 +166,7 @@ class OtpGetClient(ProviderClient):
     # --- one activation ------------------------------------------------------------
 
     def status(self, upstream_id: str) -> StatusResult:
-        body = self._get("getStatus", id=upstream_id)
-        _raise_if_error(body)
+        body = self.api.reply("getStatus", id=upstream_id)
         name, sep, argument = body.partition(":")
         code = argument.strip()
         if body == "STATUS_WAIT_CODE":
@@ -209,7 +185,7 @@ class OtpGetClient(ProviderClient):
         if not self.config.get("full_sms", False):
             return None
         try:
-            body = self._get("getFullSms", id=upstream_id)
+            body = self.api.get("getFullSms", id=upstream_id)
         except ProviderError:
             return None
         name, _, text = body.partition(":")
@@ -222,9 +198,8 @@ class OtpGetClient(ProviderClient):
         if status == SetStatus.RETRY and not self.supports_active_list:
             # OTPGet's documented 3 *completes* an activation; only another instance of this
             # server (configured with `active_list`) understands 3 as "another SMS".
-            raise ProviderError("UNSUPPORTED")
-        body = self._get("setStatus", id=upstream_id, status=int(status))
-        _raise_if_error(body)
+            raise Unsupported(message="otpget: setStatus 3 (another SMS) would complete the activation at OTPGet")
+        body = self.api.reply("setStatus", id=upstream_id, status=int(status))
         if body != SET_STATUS_TOKENS[status]:
             raise _bad(body, f"unexpected reply to setStatus {int(status)}")
         return body
@@ -233,10 +208,10 @@ class OtpGetClient(ProviderClient):
         """This server's `getActiveActivations` (SMS-Activate's shape); only when config `active_list`."""
         if not self.supports_active_list:
             raise NotImplementedError("OTPGet documents no active list: set config active_list for this server")
-        body = self._get("getActiveActivations", max_bytes=http.list_body_limit(self.provider, expected))
+        body = self.api.get("getActiveActivations", max_bytes=http.list_body_limit(self.provider, expected))
         if body == NO_ACTIVATIONS:
             return []
-        _raise_if_error(body)
+        OTPGET.raise_if_error(body)
         data = _json(body, "getActiveActivations reply")
         items = data.get("activeActivations") if isinstance(data, dict) and data.get("status") == "success" else None
         if not isinstance(items, list):
@@ -245,12 +220,12 @@ class OtpGetClient(ProviderClient):
         for item in items:
             if not isinstance(item, dict):
                 raise _bad(body, "activation entry is not an object")
-            upstream_id = _text_of(item.get("activationId"))
-            phone = _PHONE.fullmatch(_text_of(item.get("phoneNumber")))
+            upstream_id = text_of(item.get("activationId"))
+            phone = _PHONE.fullmatch(text_of(item.get("phoneNumber")))
             if not _ID.fullmatch(upstream_id) or phone is None:
                 raise _bad(body, "activation entry without id or phone")
             code = _last_sms(item.get("smsCode"))
-            if _text_of(item.get("activationStatus")) == "3":
+            if text_of(item.get("activationStatus")) == "3":
                 state = UpstreamState.WAIT_RETRY
             else:
                 state = UpstreamState.CODE if code else UpstreamState.WAITING
@@ -264,27 +239,11 @@ class OtpGetClient(ProviderClient):
 
     # --- catalogue and account -----------------------------------------------------
 
-    def _cached(self, key: str, fetch: Callable[[], T]) -> T:
-        """`fetch()`, reused for `catalogue_cache_seconds` within this client (not a number: the default)."""
-        try:
-            ttl = float(self.config.get("catalogue_cache_seconds", DEFAULT_CACHE_SECONDS))
-        except (TypeError, ValueError):
-            ttl = DEFAULT_CACHE_SECONDS
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
-        value = fetch()
-        if ttl > 0:
-            self._cache[key] = (now, value)
-        return value
-
     def countries(self) -> list[CountryEntry]:
-        return list(self._cached("countries", self._fetch_countries))
+        return list(self._cache.get("countries", self._fetch_countries))
 
     def _fetch_countries(self) -> list[CountryEntry]:
-        body = self._get("getCountries")
-        _raise_if_error(body)
+        body = self.api.reply("getCountries")
         data = _json(body, "getCountries reply")
         if data == []:  # PHP encodes an empty array as []
             return []
@@ -298,7 +257,7 @@ class OtpGetClient(ProviderClient):
             raise _bad(body, f"countries of type {self.upstream_type} are not a list")
         entries = []
         for item in items:
-            country_id = _text_of(item.get("id")) if isinstance(item, dict) else ""
+            country_id = text_of(item.get("id")) if isinstance(item, dict) else ""
             name = item.get("name") if isinstance(item, dict) else None
             if not re.fullmatch(r"[0-9]{1,9}", country_id) or not isinstance(name, str) or not name.strip():
                 raise _bad(body, "country entry without a numeric id and a name")
@@ -307,13 +266,13 @@ class OtpGetClient(ProviderClient):
 
     def _listing(self, country: int) -> list[tuple[str, str, Decimal]]:
         """(service id, name, price in PKR) of what `getServices` lists for `country` (in stock)."""
-        return list(self._cached(f"services:{int(country)}", lambda: self._fetch_listing(int(country))))
+        return list(self._cache.get(f"services:{int(country)}", lambda: self._fetch_listing(int(country))))
 
     def _fetch_listing(self, country: int) -> list[tuple[str, str, Decimal]]:
-        body = self._get("getServices", country=country)
+        body = self.api.get("getServices", country=country)
         if body == "NO_NUMBERS":  # not documented for getServices; if an upstream says so, it lists nothing
             return []
-        _raise_if_error(body)
+        OTPGET.raise_if_error(body)
         data = _json(body, "getServices reply")
         if data == []:
             return []
@@ -324,7 +283,7 @@ class OtpGetClient(ProviderClient):
             match = _LABEL.fullmatch(label.strip()) if isinstance(label, str) else None
             if not _SERVICE_ID.fullmatch(service_id) or match is None:
                 raise _bad(body, f"service {service_id!r} is not '<id>': '<Name> - <price> PKR'")
-            listing.append((service_id, match.group("name").strip(), _amount(match.group("price"))))
+            listing.append((service_id, match.group("name").strip(), grouped_decimal(match.group("price"))))
         return listing
 
     def services(self) -> list[ServiceEntry]:
@@ -345,9 +304,8 @@ class OtpGetClient(ProviderClient):
         ]
 
     def balance(self) -> Decimal:
-        body = self._get("getBalance")
-        _raise_if_error(body)
-        name, sep, amount = body.partition(":")
-        if name != "ACCESS_BALANCE" or not sep or not _BALANCE.fullmatch(amount.strip()):
+        body = self.api.reply("getBalance")
+        amount = OTPGET.argument(body, "ACCESS_BALANCE", "getBalance").strip()
+        if not _BALANCE.fullmatch(amount):
             raise _bad(body, "unexpected reply to getBalance")
-        return _amount(amount.strip())
+        return grouped_decimal(amount)

@@ -13,6 +13,8 @@ from upstream.providers.base import BadResponse, MaxPriceRefused
 
 RAW_LIMIT = 1000  # characters of an unparsable body kept in BadResponse.raw
 WRONG_MAX_PRICE_PREFIX = "WRONG_MAX_PRICE:"
+# A non-negative amount as PHP prints it: `60`, `60.00`, `1,200.00` (number_format's grouping).
+GROUPED_AMOUNT = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?"
 
 
 def _refuse_constant(name: str) -> Any:
@@ -55,6 +57,16 @@ class Replies:
         if number != number.to_integral_value():
             raise self.bad(body, f"{what} is not an integer")
         return int(number)
+
+
+def grouped_decimal(text: str) -> Decimal:
+    """A matched `GROUPED_AMOUNT` (or its negative): grouping commas dropped."""
+    return Decimal(text.replace(",", ""))
+
+
+def text_of(value: Any) -> str:
+    """A JSON string or integer as stripped text; anything else (bool, null, objects) as ''."""
+    return str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
 
 
 def max_price_refused(body: str) -> MaxPriceRefused | None:

@@ -14,7 +14,9 @@ SMS text with `getStatusV2` once a code arrives), `timeout_seconds` (http.py).
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from upstream.providers import http
@@ -36,7 +38,8 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
-from upstream.providers.parsing import Replies, max_price_refused
+from upstream.providers.handler_api import Dialect, HandlerApi
+from upstream.providers.parsing import text_of
 
 # Documented error tokens (exact match), by the exception they raise.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
@@ -59,26 +62,15 @@ ERROR_TOKENS: dict[str, type[ProviderError]] = {
     "SERVER_ERROR": ProviderError,
 }
 # Error tokens with an argument after the first ':'.
-BANNED_PREFIX = "BANNED:"
+BANNED = re.compile(r"BANNED:.*", re.DOTALL)
 
 WAITING_TOKENS = {"STATUS_WAIT_CODE", "STATUS_WAIT_RESEND"}
 SET_STATUS_TOKENS = {"ACCESS_READY", "ACCESS_RETRY_GET", "ACCESS_ACTIVATION", "ACCESS_CANCEL"}
 NO_ACTIVATIONS = "NO_ACTIVATIONS"
 
 
-_replies = Replies("smsactivate")
-_bad, _json, _decimal, _int = _replies.bad, _replies.json, _replies.decimal, _replies.int
-
-
-def _raise_if_error(body: str) -> None:
-    """Raise the mapped exception when `body` is a documented error token."""
-    if body in ERROR_TOKENS:
-        raise ERROR_TOKENS[body](raw=body)
-    refused = max_price_refused(body)
-    if refused is not None:
-        raise refused
-    if body.startswith(BANNED_PREFIX):
-        raise ProviderError(raw=body)
+SMS_ACTIVATE = Dialect("smsactivate", ERROR_TOKENS, patterns=((BANNED, ProviderError),), max_price=True)
+_bad, _json, _decimal, _int = SMS_ACTIVATE.bad, SMS_ACTIVATE.json, SMS_ACTIVATE.decimal, SMS_ACTIVATE.int
 
 
 def _raise_if_json_error(data: Any, body: str) -> None:
@@ -86,24 +78,19 @@ def _raise_if_json_error(data: Any, body: str) -> None:
     if isinstance(data, dict) and data.get("status") == "error":
         token = data.get("message") or data.get("error")
         if isinstance(token, str):
-            _raise_if_error(token)
+            SMS_ACTIVATE.raise_if_error(token)
         raise ProviderError(raw=body)
 
 
-def _text_of(value: Any) -> str:
-    """A JSON string or integer as stripped text; anything else (bool, null, objects) as ''."""
-    return str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-
-
 def _phone(value: Any, body: str) -> str:
-    phone = _text_of(value).removeprefix("+")
+    phone = text_of(value).removeprefix("+")
     if not phone.isdigit():
         raise _bad(body, "phone number is not digits")
     return phone
 
 
 def _activation_id(value: Any, body: str) -> str:
-    upstream_id = _text_of(value)
+    upstream_id = text_of(value)
     if not upstream_id.isdigit():
         raise _bad(body, "activation id is not a number")
     return upstream_id
@@ -138,15 +125,11 @@ class SmsActivateClient(ProviderClient):
     protocol = "smsactivate"
     supports_active_list = True
 
-    def _get(self, action: str, *, max_bytes: int | None = None, **params: object) -> str:
-        """One call; the body stripped of whitespace and BOM, never empty, never an HTML page."""
-        text = http.call(self.provider, {"action": action, **params}, max_bytes=max_bytes)
-        body = text.strip().lstrip("\ufeff").strip()
-        if not body:
-            raise _bad(text, f"empty reply to {action}")
-        if body.startswith("<"):
-            raise _bad(body, f"HTML reply to {action}")
-        return body
+    dialect: Dialect = SMS_ACTIVATE
+
+    @cached_property
+    def api(self) -> HandlerApi:
+        return HandlerApi(self.provider, self.dialect)
 
     # --- buying --------------------------------------------------------------------
 
@@ -159,8 +142,7 @@ class SmsActivateClient(ProviderClient):
             params["operator"] = request.operator
         if use_v2 and request.order_ref:
             params["orderId"] = request.order_ref
-        body = self._get("getNumberV2" if use_v2 else "getNumber", **params)
-        _raise_if_error(body)
+        body = self.api.reply("getNumberV2" if use_v2 else "getNumber", **params)
         if use_v2 and not body.startswith("ACCESS_NUMBER:"):  # compatible providers may answer V2 in V1 form
             return self._parse_v2(body)
         return self._parse_v1(body)
@@ -192,8 +174,7 @@ class SmsActivateClient(ProviderClient):
     # --- one activation ------------------------------------------------------------
 
     def status(self, upstream_id: str) -> StatusResult:
-        body = self._get("getStatus", id=upstream_id)
-        _raise_if_error(body)
+        body = self.api.reply("getStatus", id=upstream_id)
         name, _, argument = body.partition(":")
         code = argument.strip() or None
         if body in WAITING_TOKENS:
@@ -212,8 +193,7 @@ class SmsActivateClient(ProviderClient):
         if not (self.provider.config or {}).get("full_text", True):
             return None
         try:
-            body = self._get("getStatusV2", id=upstream_id)
-            _raise_if_error(body)
+            body = self.api.reply("getStatusV2", id=upstream_id)
             data = _json(body, "getStatusV2 reply")
         except ProviderError:
             return None
@@ -226,17 +206,16 @@ class SmsActivateClient(ProviderClient):
         return None
 
     def set_status(self, upstream_id: str, status: SetStatus) -> str:
-        body = self._get("setStatus", id=upstream_id, status=int(status))
-        _raise_if_error(body)
+        body = self.api.reply("setStatus", id=upstream_id, status=int(status))
         if body not in SET_STATUS_TOKENS:
             raise _bad(body, "unexpected reply to setStatus")
         return body
 
     def active_activations(self, *, expected: int | None = None) -> list[ActiveActivation]:
-        body = self._get("getActiveActivations", max_bytes=http.list_body_limit(self.provider, expected))
+        body = self.api.get("getActiveActivations", max_bytes=http.list_body_limit(self.provider, expected))
         if body == NO_ACTIVATIONS:
             return []
-        _raise_if_error(body)
+        self.dialect.raise_if_error(body)
         data = _json(body, "getActiveActivations reply")
         if isinstance(data, dict) and data.get("status") == "error":
             if NO_ACTIVATIONS in (data.get("message"), data.get("error")):
@@ -265,8 +244,7 @@ class SmsActivateClient(ProviderClient):
     # --- catalogue and account -----------------------------------------------------
 
     def prices(self, *, country: int | None = None, service: str | None = None) -> list[PriceEntry]:
-        body = self._get("getPrices", country=country, service=service)
-        _raise_if_error(body)
+        body = self.api.reply("getPrices", country=country, service=service)
         data = _json(body, "getPrices reply")
         _raise_if_json_error(data, body)
         if data == []:  # PHP encodes an empty array as []
@@ -294,8 +272,7 @@ class SmsActivateClient(ProviderClient):
         return entries
 
     def countries(self) -> list[CountryEntry]:
-        body = self._get("getCountries")
-        _raise_if_error(body)
+        body = self.api.reply("getCountries")
         data = _json(body, "getCountries reply")
         _raise_if_json_error(data, body)
         # Keyed by id ({"0":{...}}), or a list when PHP saw sequential keys.
@@ -310,8 +287,7 @@ class SmsActivateClient(ProviderClient):
         return entries
 
     def services(self) -> list[ServiceEntry]:
-        body = self._get("getServicesList")
-        _raise_if_error(body)
+        body = self.api.reply("getServicesList")
         data = _json(body, "getServicesList reply")
         _raise_if_json_error(data, body)
         items = data.get("services") if isinstance(data, dict) and data.get("status") == "success" else None
@@ -326,9 +302,5 @@ class SmsActivateClient(ProviderClient):
         return entries
 
     def balance(self) -> Decimal:
-        body = self._get("getBalance")
-        _raise_if_error(body)
-        name, sep, amount = body.partition(":")
-        if name != "ACCESS_BALANCE" or not sep:
-            raise _bad(body, "unexpected reply to getBalance")
-        return _decimal(amount, body, "balance")
+        body = self.api.reply("getBalance")
+        return _decimal(self.dialect.argument(body, "ACCESS_BALANCE", "getBalance"), body, "balance")

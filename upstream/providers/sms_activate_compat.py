@@ -46,19 +46,26 @@ from upstream.providers.base import (
     StatusResult,
     UpstreamState,
 )
+from upstream.providers.handler_api import Dialect
 from upstream.providers.sms_activate import (
+    BANNED,
+    ERROR_TOKENS,
     SmsActivateClient,
     _bad,
     _decimal,
     _format_amount,
     _int,
     _json,
-    _raise_if_error,
     _raise_if_json_error,
 )
 
 # Documented here and unknown to SMS-Activate's table (which would call it garbage).
 VARIANT_ERROR_TOKENS: dict[str, type[ProviderError]] = {"BAD_COUNTRY": ProviderError}
+# SMS-Activate's tokens and this variant's, on every bare reply; a JSON error's message is read with
+# SMS-Activate's table (sms_activate._raise_if_json_error). Messages name SMS-Activate, whose replies these are.
+COMPAT = Dialect(
+    "smsactivate", {**ERROR_TOKENS, **VARIANT_ERROR_TOKENS}, patterns=((BANNED, ProviderError),), max_price=True
+)
 WAIT_RESEND = "STATUS_WAIT_RESEND"
 NOT_IMPLEMENTED = "BAD_ACTION"
 
@@ -79,11 +86,7 @@ class SmsActivateCompatClient(SmsActivateClient):
     protocol = "smsactivate-compat"
     supports_active_list = False
 
-    def _get(self, action: str, **params: object) -> str:
-        body = super()._get(action, **params)
-        if body in VARIANT_ERROR_TOKENS:
-            raise VARIANT_ERROR_TOKENS[body](raw=body)
-        return body
+    dialect = COMPAT
 
     def _misconfigured(self, what: str) -> ProviderUnavailable:
         # Nothing was sent: the row is misconfigured, route around it (as http.py does for timeout_seconds).
@@ -119,8 +122,7 @@ class SmsActivateCompatClient(SmsActivateClient):
             values = self._id_list(key)
             if values:
                 params[name] = ",".join(values)
-        body = self._get("getNumberV2" if use_v2 else "getNumber", **params)
-        _raise_if_error(body)
+        body = self.api.reply("getNumberV2" if use_v2 else "getNumber", **params)
         if use_v2 and not body.startswith("ACCESS_NUMBER:"):
             return self._parse_v2(body)
         return self._parse_v1(body)
@@ -162,8 +164,7 @@ class SmsActivateCompatClient(SmsActivateClient):
             raise self._misconfigured(f"prices_action {action!r} is not one of {', '.join(PRICE_ACTIONS)}")
         if action == PLAIN:
             return super().prices(country=country, service=service)
-        body = self._get(action, country=country, service=service)
-        _raise_if_error(body)
+        body = self.api.reply(action, country=country, service=service)
         data = _json(body, f"{action} reply")
         _raise_if_json_error(data, body)
         entries = []

@@ -17,6 +17,7 @@ from upstream.providers.base import (
     ServiceEntry,
     SetStatus,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
 from upstream.providers.otpbuddy import NOOP, ServerEntry
@@ -229,9 +230,9 @@ def test_finish_and_ready_send_nothing_and_retry_is_unsupported(fake, client):
     fake.clear_calls()
     assert client.set_status(purchase.upstream_id, SetStatus.FINISH) == NOOP
     assert client.set_status(purchase.upstream_id, SetStatus.READY) == NOOP
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(Unsupported) as caught:
         client.set_status(purchase.upstream_id, SetStatus.RETRY)
-    assert type(caught.value) is ProviderError and caught.value.raw == "UNSUPPORTED"
+    assert type(caught.value) is Unsupported and caught.value.raw == "UNSUPPORTED"
     assert fake.calls == []
 
 

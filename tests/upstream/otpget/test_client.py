@@ -22,6 +22,7 @@ from upstream.providers.base import (
     ProviderUnavailable,
     SetStatus,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
 from upstream.providers.otpget import OtpGetClient
@@ -284,7 +285,7 @@ def test_another_sms_is_never_sent_to_a_plain_otpget(fake, client):
     upstream_id = client.buy(TG_PK).upstream_id
     fake.deliver_sms(upstream_id, "1111")
     calls = len(fake.calls)
-    with pytest.raises(ProviderError) as caught:
+    with pytest.raises(Unsupported) as caught:
         client.set_status(upstream_id, SetStatus.RETRY)
     assert caught.value.raw == "UNSUPPORTED" and len(fake.calls) == calls
 

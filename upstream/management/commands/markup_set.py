@@ -1,31 +1,13 @@
+"""markup_set lives in upstream, not billing: it names providers by slot and services by code, which
+billing does not know (billing stores ids; upstream may import billing, never the reverse)."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.management.commands._common import get_customer_or_fail
 from billing.models import MarkupRule
 from billing.pricing import EXAMPLE_COST, rule_label, rule_quote, scope_for_targets
 from billing.services import markup_set
-
-# A command is an entry point, not library code: it may resolve upstream's slots and codes to ids.
-from upstream.models import Country, Provider, Service
-
-
-def _resolve(*, provider: int | None, country: int | None, service: str | None) -> dict[str, int | None]:
-    ids: dict[str, int | None] = {"provider_id": None, "country_id": None, "service_id": None}
-    if provider is not None:
-        found = Provider.objects.filter(slot=provider).values_list("pk", flat=True).first()
-        if found is None:
-            raise CommandError(f"no provider in slot {provider}")
-        ids["provider_id"] = found
-    if country is not None:
-        if not Country.objects.filter(pk=country).exists():
-            raise CommandError(f"no country with number {country} (SMS-Activate numbering, e.g. 22 India)")
-        ids["country_id"] = country
-    if service is not None:
-        found = Service.objects.filter(code=service).values_list("pk", flat=True).first()
-        if found is None:
-            raise CommandError(f"no service with code {service!r} (SMS-Activate short code, e.g. wa)")
-        ids["service_id"] = found
-    return ids
+from upstream.markup import UnknownTarget, rule_targets
 
 
 class Command(BaseCommand):
@@ -56,7 +38,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, percent, fixed, min_margin, round_to, provider, country, service, customer, note, **opts):
-        ids = _resolve(provider=provider, country=country, service=service)
+        try:  # the slot, country number and service code an operator types, as the ids billing stores
+            ids = rule_targets(provider=provider, country=country, service=service)
+        except UnknownTarget as exc:
+            raise CommandError(str(exc)) from None
         ids["customer_id"] = get_customer_or_fail(customer).pk if customer is not None else None
         scope = scope_for_targets(**ids)
         existed = MarkupRule.objects.filter(scope=scope, **ids).exists()
