@@ -70,7 +70,7 @@ def test_a_price_must_be_positive(admin_client, sandbox, price):
     form = {"type": "1", "name": "Free", "services": [str(Service.objects.get(code="tg").pk)], "price": price}
     response = admin_client.post(reverse("admin:reseller_cheapserver_add"), form)
     assert response.status_code == 200  # the form again, with the error
-    assert b"cheap_server_price_positive" in response.content
+    assert b"A fixed price must be above 0 PKR" in response.content
     assert not CheapServer.objects.exists()
 
 
