@@ -223,8 +223,8 @@ def test_catalogue_sync_fills_the_mapping_tables_and_offers_once_mapped(fake, ma
     assert offers == {"tg": (66, Decimal("50.0000"), 1), "fb": (66, Decimal("15.0000"), 1)}
 
     # a purchase sends the mapped codes: the server and service of our tg
-    codes = upstream_codes(provider_ids=[provider.pk], service_id=telegram.pk, country_id=66)
-    assert codes == {provider.pk: ("2:1", "66")}
+    codes = upstream_codes(provider_ids=[provider.pk], service_id=telegram.pk, country_ids=[66])
+    assert codes == {(provider.pk, 66): ("2:1", "66")}
     fake.clear_calls()
     client.buy(TELEGRAM)
     assert fake.calls[0][1]["server"] == "2" and fake.calls[0][1]["service"] == "1"
