@@ -13,6 +13,7 @@ import enum
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
@@ -199,6 +200,78 @@ class ServiceEntry:
     name: str
 
 
+# --- rentals ---------------------------------------------------------------------
+# A rental is a number kept for a period (hours), receiving any number of SMS. Protocols with a
+# rent API implement the `rent_*` methods of ProviderClient (`supports_rent = True`).
+
+FULL_RENT = ""  # RentRequest.service / RentPrice.service: the number for every service ("full")
+
+
+class RentCannotCancel(ProviderError):
+    """The upstream refuses to cancel (refund) the rental: past its refund window, or an SMS came
+    (SMS-Activate `CANT_CANCEL`, Get-SMS's 20-minute rule)."""
+
+
+class RentEnded(ProviderError):
+    """The rental is over upstream and cannot be changed or prolonged (`RENT_DIE`,
+    `ALREADY_FINISH`, `ALREADY_CANCEL`)."""
+
+
+class RentState(enum.StrEnum):
+    ACTIVE = "active"
+    FINISHED = "finished"  # paid and ended (SMS-Activate STATUS_FINISH)
+    CANCELLED = "cancelled"  # ended with a refund (STATUS_CANCEL)
+
+
+class RentSetStatus(enum.IntEnum):
+    FINISH = 1  # end it now, no refund
+    CANCEL = 2  # end it with a refund (only inside the upstream's refund window)
+
+
+@dataclass(frozen=True)
+class RentPrice:
+    country: int  # the upstream's country id (SMS-Activate numbering where native_codes)
+    service: str  # the upstream's service code; FULL_RENT: the number for every service
+    hours: int  # the period this price buys
+    cost: Decimal  # provider currency
+    count: int
+
+
+@dataclass(frozen=True)
+class RentRequest:
+    country: int
+    service: str  # FULL_RENT: any service
+    hours: int
+    max_price: Decimal | None = None  # provider currency; sent where the protocol accepts it
+    order_ref: str = ""
+
+
+@dataclass(frozen=True)
+class Rented:
+    upstream_id: str
+    phone: str  # digits only
+    ends_at: datetime | None  # as the upstream reports it (UTC, aware), when it does
+    cost: Decimal | None = None  # provider currency, when the upstream tells
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class RentSms:
+    sms_id: str  # stable per rental: the upstream's id, else a digest of (date, sender, text)
+    text: str
+    sender: str
+    received_at: datetime | None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class RentStatus:
+    state: RentState
+    sms: tuple[RentSms, ...] = ()
+    ends_at: datetime | None = None
+    raw: str = ""
+
+
 # --- the interface ---------------------------------------------------------------
 
 
@@ -242,6 +315,30 @@ class ProviderClient(ABC):
 
     @abstractmethod
     def balance(self) -> Decimal: ...
+
+    # --- rentals (only where supports_rent) ---
+
+    supports_rent: bool = False
+
+    def rent_prices(self) -> list[RentPrice]:
+        """Every rentable (country, service, period) with its cost and stock."""
+        raise Unsupported()
+
+    def rent(self, request: RentRequest) -> Rented:
+        raise Unsupported()
+
+    def rent_status(self, upstream_id: str) -> RentStatus:
+        """The rental's state and every SMS it received so far (all pages)."""
+        raise Unsupported()
+
+    def rent_set_status(self, upstream_id: str, status: RentSetStatus) -> str:
+        """Finish or cancel; returns the upstream's success token. RentCannotCancel, RentEnded."""
+        raise Unsupported()
+
+    def rent_prolong(self, upstream_id: str, hours: int) -> Rented:
+        """Extend by `hours`; the result carries the new end (and the id, which SMS-Activate may
+        change when it reorders a completed rental). RentEnded when it cannot be extended."""
+        raise Unsupported()
 
 
 CLIENTS: dict[str, str] = {
