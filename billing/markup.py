@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 
 from billing.models import MarkupRule
 from billing.money import MAX_AMOUNT, ZERO, parse_decimal
+from billing.pricing import RULE_PRODUCTS
 
 _MARKUP_TARGETS = ("provider", "country", "service", "customer")  # least to most specific
 _SCOPE_TARGET = {
@@ -78,8 +79,10 @@ def markup_set(
     service_id: int | None = None,
     customer_id: int | None = None,
     note: str = "",
+    product: str = "",
 ) -> MarkupRule:
     """Create or update the one rule of exactly this scope and these targets, and enable it.
+    `product` "rental" makes a rule for rentals only (they are priced by it first).
 
     Idempotent: the rule is found by (scope, provider, country, service, customer), so running
     it twice leaves one rule. A value left as None keeps the rule's current value (the model's
@@ -111,6 +114,9 @@ def markup_set(
         raise ValueError("note: at most 200 characters")
     targets = {"provider_id": provider_id, "country_id": country_id, "service_id": service_id}
     targets["customer_id"] = customer_id
+    if product not in ("", *RULE_PRODUCTS):
+        raise ValueError(f"product: one of {', '.join(RULE_PRODUCTS)} (or none for every product)")
+    targets["product"] = product
     if scope != MarkupRule.Scope.GLOBAL:
         _lock_combination(scope, targets)
     rule = MarkupRule.objects.filter(scope=scope, **targets).order_by("-id").first()

@@ -97,6 +97,7 @@ class Transfer(models.Model):
         REFUND = "refund", "refund"
         LOSS = "loss", "loss"
         UPSTREAM_COST = "upstream_cost", "upstream cost"
+        UPSTREAM_REFUND = "upstream_refund", "upstream refund"
         PROVIDER_FUNDING = "provider_funding", "provider funding"
 
     source = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="outgoing")
@@ -217,6 +218,13 @@ class MarkupRule(models.Model):
     round_to = models.DecimalField(
         max_digits=8, decimal_places=2, default=Decimal("0.01"), help_text="round the price up to a multiple of this"
     )
+    product = models.CharField(
+        max_length=16,
+        choices=[("", "every product"), ("rental", "rentals only")],
+        blank=True,
+        default="",
+        help_text="rentals only: prices rentals apart; a rental uses a matching rental rule before any other",
+    )
     enabled = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -239,7 +247,9 @@ class MarkupRule(models.Model):
             models.CheckConstraint(
                 condition=~Q(scope="customer") | Q(customer__isnull=False), name="markup_customer_scope_has_customer"
             ),
-            models.UniqueConstraint(fields=["scope"], condition=Q(scope="global"), name="markup_one_global_rule"),
+            models.UniqueConstraint(
+                fields=["scope", "product"], condition=Q(scope="global"), name="markup_one_global_rule"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -58,6 +58,7 @@ _RULE_FIELDS = (
     "fixed",
     "min_margin",
     "round_to",
+    "product",
     "customer__username",
 )
 # What a TargetNames source annotates a rule with.
@@ -160,7 +161,8 @@ class _Rule:
     min_margin: Decimal
     round_to: Decimal
     label: str
-    rank: tuple[int, int, int]  # (scope rank, targets named, id): the highest wins
+    rank: tuple[int, int, int, int]  # (product named, scope rank, targets named, id): the highest wins
+    product: str = ""  # "" every product; "rental": rentals only
 
     @classmethod
     def from_values(cls, row: dict) -> "_Rule":
@@ -177,6 +179,10 @@ class _Rule:
         if row["provider_id"] is not None:
             slot = row.get(PROVIDER_NAME)
             parts.append(f"provider slot {slot}" if slot is not None else f"provider #{row['provider_id']}")
+        product_ = row.get("product") or ""
+        label = ", ".join(parts) or "global"
+        if product_:
+            label = f"{product_}s: {label}"
         return cls(
             id=row["id"],
             scope=row["scope"],
@@ -188,8 +194,9 @@ class _Rule:
             fixed=row["fixed"],
             min_margin=row["min_margin"],
             round_to=row["round_to"],
-            label=", ".join(parts) or "global",
-            rank=(_SCOPE_RANK.get(row["scope"], -1), named, row["id"]),
+            label=label,
+            rank=(int(bool(product_)), _SCOPE_RANK.get(row["scope"], -1), named, row["id"]),
+            product=product_,
         )
 
     @classmethod
@@ -260,6 +267,10 @@ def _checked_cost(cost_pkr: object) -> Decimal:
     return cost
 
 
+# Products a rule may be limited to (MarkupRule.product); "" is every product.
+RULE_PRODUCTS = ("rental",)
+
+
 class PriceBook:
     """Every enabled rule that can apply to one customer, loaded once, quoting in memory.
 
@@ -272,11 +283,11 @@ class PriceBook:
         self.customer_id = customer_id
         self.default_percent = default_percent
         self.rule_count = len(rules)
-        self._best: dict[tuple[int | None, int | None, int | None], _Rule] = {}
+        self._best: dict[tuple[int | None, int | None, int | None, str], _Rule] = {}
         for rule in rules:
             if rule.customer_id is not None and rule.customer_id != customer_id:
                 continue
-            key = (rule.provider_id, rule.country_id, rule.service_id)
+            key = (rule.provider_id, rule.country_id, rule.service_id, rule.product)
             current = self._best.get(key)
             if current is None or rule.rank > current.rank:
                 self._best[key] = rule
@@ -292,17 +303,24 @@ class PriceBook:
         rules = [_Rule.from_values(row) for row in rows.values(*_RULE_FIELDS, *names)]
         return cls(customer_id=customer_id, rules=rules, default_percent=default_markup_percent())
 
-    def rule_for(self, *, provider_id: int, country_id: int, service_id: int) -> _Rule | None:
+    def rule_for(
+        self, *, provider_id: int, country_id: int, service_id: int | None, product_: str = ""
+    ) -> _Rule | None:
+        """The best rule for an order of `product_` ("" or "activation": the general rules only;
+        "rental": rental rules first, where one matches, else the general ones)."""
         best = None
-        for key in product((provider_id, None), (country_id, None), (service_id, None)):
+        products = ("", product_) if product_ in RULE_PRODUCTS else ("",)
+        for key in product((provider_id, None), (country_id, None), (service_id, None), products):
             rule = self._best.get(key)
             if rule is not None and (best is None or rule.rank > best.rank):
                 best = rule
         return best
 
-    def quote(self, *, cost_pkr: Decimal, provider_id: int, country_id: int, service_id: int) -> Quote:
+    def quote(
+        self, *, cost_pkr: Decimal, provider_id: int, country_id: int, service_id: int | None, product: str = ""
+    ) -> Quote:
         cost = _checked_cost(cost_pkr)
-        rule = self.rule_for(provider_id=provider_id, country_id=country_id, service_id=service_id)
+        rule = self.rule_for(provider_id=provider_id, country_id=country_id, service_id=service_id, product_=product)
         if rule is None:
             return _default_quote(cost, self.default_percent)
         return rule.quote(cost)

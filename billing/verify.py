@@ -21,6 +21,8 @@ TRANSFER_SHAPES = {
     Transfer.Kind.CAPTURE: ({LedgerAccount.Kind.WALLET}, None),
     Transfer.Kind.UPSTREAM_COST: ({LedgerAccount.Kind.PROVIDER_FLOAT}, {LedgerAccount.Kind.UPSTREAM_COST}),
     Transfer.Kind.LOSS: ({LedgerAccount.Kind.PROVIDER_FLOAT}, {LedgerAccount.Kind.LOSSES}),
+    Transfer.Kind.REFUND: ({LedgerAccount.Kind.REFUNDS}, {LedgerAccount.Kind.WALLET}),
+    Transfer.Kind.UPSTREAM_REFUND: ({LedgerAccount.Kind.UPSTREAM_COST}, {LedgerAccount.Kind.PROVIDER_FLOAT}),
 }
 
 

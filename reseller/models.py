@@ -26,6 +26,8 @@ class OrderKind(models.TextChoices):
 
     ACTIVATION = "activation", "activation (handler_api.php)"
     CHEAP = "cheap", "cheap number (cheap_handler.php)"
+    RENTAL = "rental", "rental (rental-handler.php, handler_api.php rent actions)"
+    RENEWAL = "renewal", "rental renewal"
 
 
 class CheapServer(models.Model):
@@ -234,3 +236,147 @@ class UpstreamOrphan(models.Model):
 
     def __str__(self) -> str:
         return f"orphan {self.upstream_id} at provider {self.provider_id} ({self.outcome or 'pending'})"
+
+
+class RentalServer(models.Model):
+    """rental-handler.php's `provider` ("Server 1", "Server 2"): which provider slot serves it
+    (`manage.py rental_server_set --server N --slot S`)."""
+
+    SERVERS = (1, 2)
+    # Server 2 sells monthly periods only (its documented 400 message).
+    SERVER_2_HOURS = (720, 4320, 8640)
+
+    server = models.PositiveSmallIntegerField(unique=True, choices=[(1, "Server 1"), (2, "Server 2")])
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="+")
+    enabled = models.BooleanField(default=True, help_text="off: the server answers 503 unavailable")
+
+    class Meta:
+        ordering = ["server"]
+        constraints = [models.CheckConstraint(condition=Q(server__in=(1, 2)), name="rental_server_valid")]
+
+    def __str__(self) -> str:
+        return f"rental server {self.server} -> provider slot {self.provider.slot}"
+
+
+class Rental(models.Model):
+    """A number kept for a period, receiving any number of SMS (docs/rentals.md). Paid up front:
+    the hold of phase 1 is captured when the upstream rents the number; each renewal is its
+    own order (`RentalRenewal`) and its own charge.
+
+        requesting --rented--> active --period over--> expired
+            |                    +--finish--> finished
+            |                    +--cancel (upstream refunds)--> cancelled (refunded)
+            +--upstream error--> failed (hold released)
+            +--timeout--------> unknown (hold released; reconciled)
+    """
+
+    class State(models.TextChoices):
+        REQUESTING = "requesting", "requesting"
+        ACTIVE = "active", "active"
+        FINISHED = "finished", "finished"
+        CANCELLED = "cancelled", "cancelled (refunded)"
+        EXPIRED = "expired", "expired"
+        FAILED = "failed", "purchase failed"
+        UNKNOWN = "unknown", "unknown outcome"
+
+    LIVE_STATES = (State.REQUESTING, State.ACTIVE)
+    ENDED_STATES = (State.FINISHED, State.CANCELLED, State.EXPIRED, State.FAILED, State.UNKNOWN)
+
+    class Upstream(models.TextChoices):
+        NONE = "", "nothing pending"
+        FINISH = "finish", "finish"
+        CANCEL = "cancel", "cancel"
+        RECONCILE = "reconcile", "find the number of an unknown outcome"
+
+    kind = OrderKind.RENTAL  # not a column: every row is a rental
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rentals")
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="rentals")
+    service = models.ForeignKey(
+        "upstream.Service", on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="empty: full"
+    )
+    country = models.ForeignKey("upstream.Country", on_delete=models.PROTECT, related_name="+")
+    server = models.PositiveSmallIntegerField(null=True, blank=True, help_text="rental-handler.php `provider` (1, 2)")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTING)
+    phone = models.CharField(max_length=32, blank=True)
+    upstream_id = models.CharField(max_length=100, blank=True)
+    hours = models.PositiveIntegerField(help_text="the period first bought")
+    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, help_text="sell price, PKR")
+    cost = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True, help_text="provider currency")
+    cost_pkr = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, null=True, blank=True)
+    hold = models.OneToOneField("billing.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    webhook_url = models.URLField(max_length=500, blank=True, help_text="getRentNumber `url`")
+    upstream_pending = models.CharField(max_length=10, choices=Upstream.choices, blank=True, default="")
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True, help_text="who ended it and why (admin: audited)")
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["provider", "state"], name="rental_provider_state_idx"),
+            models.Index(fields=["expires_at"], condition=Q(state="active"), name="rental_live_expiry_idx"),
+            models.Index(fields=["customer", "-id"], name="rental_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rental #{self.pk} {self.phone or '-'} ({self.state})"
+
+
+class RentalRenewal(models.Model):
+    """One extension of a rental, bought like an order of its own (kind `renewal`): a hold, the
+    upstream's prolong call, a capture. `request_key` makes a repeated request one renewal."""
+
+    class State(models.TextChoices):
+        REQUESTING = "requesting", "requesting"
+        DONE = "done", "renewed (charged)"
+        FAILED = "failed", "failed (hold released)"
+        UNKNOWN = "unknown", "unknown outcome (hold released)"
+
+    kind = OrderKind.RENEWAL
+    rental = models.ForeignKey(Rental, on_delete=models.PROTECT, related_name="renewals")
+    request_key = models.CharField(max_length=100)
+    hours = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTING)
+    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES)
+    cost_pkr = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, null=True, blank=True)
+    hold = models.OneToOneField("billing.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_before = models.DateTimeField(null=True, blank=True)
+    expires_after = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rental", "request_key"], name="renewal_request_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"renewal #{self.pk} of rental {self.rental_id} (+{self.hours} h, {self.state})"
+
+    @property
+    def provider(self):
+        return self.rental.provider
+
+
+class RentalSms(models.Model):
+    """An SMS a rental received (kept in the order the status sync saw them)."""
+
+    rental = models.ForeignKey(Rental, on_delete=models.CASCADE, related_name="messages")
+    sms_id = models.CharField(max_length=100, help_text="the upstream's id, or a digest of date, sender and text")
+    sender = models.CharField(max_length=64, blank=True)
+    text = models.TextField()
+    code = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True, help_text="as the upstream dates it")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["rental", "sms_id"], name="rental_sms_unique")]
+
+    def __str__(self) -> str:
+        return f"sms #{self.pk} of rental {self.rental_id}"

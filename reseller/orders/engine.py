@@ -92,6 +92,11 @@ class OrderAdapter(ABC):
         """The kind's own columns that follow the order to the next candidate."""
         return {}
 
+    def settle(self, order) -> None:
+        """Money the kind moves when its number is recorded, inside phase 3's transaction
+        (paid-up-front kinds capture here; activations are charged at their first code)."""
+        return None
+
     def quote_again(self, order, candidate: Candidate, cost_pkr: Decimal) -> Decimal:
         """The sell price for an actual cost above the quote (decisions: price change). A fixed
         price stays fixed: the extra cost comes out of our margin."""
@@ -273,6 +278,9 @@ def _record(adapter: OrderAdapter, order, candidate: Candidate, bought: Purchase
                 fields["price"] = new_price
             if not adapter.model.objects.filter(pk=order.pk, state=State.REQUESTING).update(**fields):
                 raise _LateAnswer()
+            for name, value in fields.items():
+                setattr(order, name, value)
+            adapter.settle(order)
     except _LateAnswer:
         # The answer came so late that the sweeper already closed the order as unknown: the
         # number is not the customer's (their hold is released, if the sweeper has not yet).
@@ -285,8 +293,6 @@ def _record(adapter: OrderAdapter, order, candidate: Candidate, bought: Purchase
         raise ProviderFailed(provider.slot, "TIMEOUT") from None
     except _CannotCover:
         _price_changed(adapter, order, candidate, bought, cost_pkr)
-    for name, value in fields.items():
-        setattr(order, name, value)
     return order
 
 

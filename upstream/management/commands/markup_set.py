@@ -34,20 +34,32 @@ class Command(BaseCommand):
         parser.add_argument("--service", metavar="CODE", help="SMS-Activate service code, e.g. wa")
         parser.add_argument("--customer", metavar="USERNAME")
         parser.add_argument(
+            "--product", choices=["rental"], default="", help="rental: a rule for rentals only (priced by it first)"
+        )
+        parser.add_argument(
             "--note", default="", metavar="TEXT", help="kept on the rule (left out: the current note stays)"
         )
 
-    def handle(self, *args, percent, fixed, min_margin, round_to, provider, country, service, customer, note, **opts):
+    def handle(
+        self, *args, percent, fixed, min_margin, round_to, provider, country, service, customer, note, product, **opts
+    ):
         try:  # the slot, country number and service code an operator types, as the ids billing stores
             ids = rule_targets(provider=provider, country=country, service=service)
         except UnknownTarget as exc:
             raise CommandError(str(exc)) from None
         ids["customer_id"] = get_customer_or_fail(customer).pk if customer is not None else None
         scope = scope_for_targets(**ids)
-        existed = MarkupRule.objects.filter(scope=scope, **ids).exists()
+        existed = MarkupRule.objects.filter(scope=scope, product=product, **ids).exists()
         try:
             rule = markup_set(
-                scope=scope, percent=percent, fixed=fixed, min_margin=min_margin, round_to=round_to, note=note, **ids
+                scope=scope,
+                percent=percent,
+                fixed=fixed,
+                min_margin=min_margin,
+                round_to=round_to,
+                note=note,
+                product=product,
+                **ids,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
