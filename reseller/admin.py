@@ -3,7 +3,16 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin_forms import ReadOnlyAdmin
-from reseller.models import Activation, CheapServer, PurchaseAttempt, UpstreamOrphan
+from reseller.models import (
+    Activation,
+    CheapServer,
+    PurchaseAttempt,
+    Rental,
+    RentalRenewal,
+    RentalServer,
+    RentalSms,
+    UpstreamOrphan,
+)
 
 ATTEMPT_COLUMNS = ("created_at", "provider", "price", "outcome", "raw", "duration_ms")
 
@@ -76,3 +85,60 @@ class UpstreamOrphanAdmin(ReadOnlyAdmin):
     list_filter = ("outcome", "provider")
     search_fields = ("upstream_id", "phone")
     list_select_related = ("provider",)
+
+
+class RentalSmsInline(admin.TabularInline):
+    model = RentalSms
+    fields = ("received_at", "sender", "text", "code", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class RentalRenewalInline(admin.TabularInline):
+    model = RentalRenewal
+    fields = ("created_at", "hours", "state", "price", "cost_pkr", "expires_before", "expires_after", "failure")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Rental)
+class RentalAdmin(ReadOnlyAdmin):
+    """Rentals with their SMS and renewals; changed only by the lifecycle services."""
+
+    list_display = (
+        "id",
+        "created_at",
+        "customer",
+        "state",
+        "server",
+        "provider",
+        "country",
+        "service",
+        "phone",
+        "hours",
+        "price",
+        "cost_pkr",
+        "expires_at",
+    )
+    list_filter = ("state", "server", "provider", "country")
+    search_fields = ("=id", "phone", "upstream_id", "customer__username")
+    list_select_related = ("customer", "provider", "service", "country")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("customer",)
+    inlines = (RentalSmsInline, RentalRenewalInline)
+
+
+@admin.register(RentalServer)
+class RentalServerAdmin(admin.ModelAdmin):
+    """rental-handler.php's `provider` 1 and 2: which provider slot serves each."""
+
+    list_display = ("server", "provider", "enabled")
+    list_editable = ("enabled",)

@@ -223,6 +223,11 @@ CELERY_TASK_ROUTES = {
     "reseller.forward_pending": {"queue": QUEUE_FORWARD},
     "reseller.reconcile_unknown": {"queue": QUEUE_SLOW},
     "reseller.reconcile_provider": {"queue": QUEUE_SLOW},
+    "reseller.sync_rentals": {"queue": QUEUE_URGENT},
+    "reseller.sync_provider_rentals": {"queue": QUEUE_URGENT},
+    "reseller.expire_rentals": {"queue": QUEUE_URGENT},
+    "reseller.forward_rental_status": {"queue": QUEUE_FORWARD},
+    "reseller.reconcile_rentals": {"queue": QUEUE_SLOW},
     "upstream.sync_catalogues": {"queue": QUEUE_SLOW},
     "upstream.sync_balances": {"queue": QUEUE_SLOW},
 }
@@ -269,6 +274,9 @@ ACTIVATION_LIFETIME_SECONDS = env.int("ACTIVATION_LIFETIME_SECONDS", default=120
 # A cheap number lives 15 minutes (cheap_handler.php answers `ORD_<id>,<number>,900`).
 CHEAP_LIFETIME_SECONDS = env.int("CHEAP_LIFETIME_SECONDS", default=900)
 CANCEL_GRACE_SECONDS = env.int("CANCEL_GRACE_SECONDS", default=120)
+# A rental is refunded on cancel only within this long of its start and before any SMS (the
+# rule SMS-Activate and Get-SMS document for their rentals: 20 minutes).
+RENTAL_REFUND_SECONDS = env.int("RENTAL_REFUND_SECONDS", default=1200)
 # One deadline for a whole purchase (every provider of its failover chain), well inside the
 # web worker's timeout (gunicorn.conf.py keeps GUNICORN_TIMEOUT at least 10 s above it).
 PURCHASE_DEADLINE_SECONDS = env.float("PURCHASE_DEADLINE_SECONDS", default=20.0)
@@ -302,6 +310,9 @@ CELERY_BEAT_SCHEDULE = {
     "activations-expire": _every("reseller.expire_activations", env.int("EXPIRE_SWEEP_SECONDS", default=15)),
     "activations-forward-pending": _every("reseller.forward_pending", env.int("FORWARD_SWEEP_SECONDS", default=30)),
     "activations-reconcile-unknown": _every("reseller.reconcile_unknown", 60),
+    "rentals-sync": _every("reseller.sync_rentals", env.int("RENTAL_POLL_SECONDS", default=15)),
+    "rentals-expire": _every("reseller.expire_rentals", 60),
+    "rentals-reconcile": _every("reseller.reconcile_rentals", 120),
     "upstream-balance-sync": _every("upstream.sync_balances", env.int("BALANCE_SYNC_SECONDS", default=300)),
     "upstream-catalogue-sync": _every("upstream.sync_catalogues", env.int("CATALOGUE_SYNC_SECONDS", default=900)),
 }

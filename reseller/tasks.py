@@ -120,3 +120,54 @@ def reconcile_provider(provider_id: int) -> dict:
         return reconcile.provider_reconcile(provider_id=provider_id)
     finally:
         queued_clear(queued_key("reconcile", provider_id))
+
+
+# --- rentals (reseller.rentals.lifecycle) ---------------------------------------------------------
+
+
+@shared_task(name="reseller.sync_rentals", **IDEMPOTENT)
+def sync_rentals() -> int:
+    """Beat: one rental status task per provider with active rentals."""
+    from reseller.rentals.lifecycle import providers_with_rentals, rentals_pending_forward
+
+    sent = 0
+    for provider_id in providers_with_rentals():
+        key = queued_key("rentals", provider_id)
+        sent += publish_once(sync_provider_rentals, key, sync_queued_ttl(), provider_id)
+    for rental_id in rentals_pending_forward():  # finishes whose message was lost
+        sent += publish_once(forward_rental_status, queued_key("rental-forward", rental_id), 300, rental_id)
+    return sent
+
+
+@shared_task(name="reseller.sync_provider_rentals", ignore_result=True, **IDEMPOTENT)
+def sync_provider_rentals(provider_id: int) -> int:
+    from reseller.rentals.lifecycle import rentals_sync
+
+    try:
+        return rentals_sync(provider_id=provider_id)
+    finally:
+        queued_clear(queued_key("rentals", provider_id))
+
+
+@shared_task(name="reseller.expire_rentals", **IDEMPOTENT)
+def expire_rentals() -> int:
+    from reseller.rentals.lifecycle import rentals_expire_due
+
+    return rentals_expire_due()
+
+
+@shared_task(name="reseller.forward_rental_status", **IDEMPOTENT)
+def forward_rental_status(rental_id: int) -> str:
+    from reseller.rentals.lifecycle import rental_forward_upstream
+
+    try:
+        return rental_forward_upstream(rental_id=rental_id)
+    finally:
+        queued_clear(queued_key("rental-forward", rental_id))
+
+
+@shared_task(name="reseller.reconcile_rentals", **IDEMPOTENT)
+def reconcile_rentals() -> int:
+    from reseller.rentals.lifecycle import rentals_reconcile
+
+    return rentals_reconcile()
