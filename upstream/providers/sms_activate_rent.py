@@ -25,7 +25,6 @@ A malformed value raises ProviderUnavailable before anything is sent (route arou
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -54,6 +53,7 @@ from upstream.providers.base import (
 )
 from upstream.providers.handler_api import Dialect, HandlerApi
 from upstream.providers.parsing import text_of
+from upstream.providers.rent_sms import code_in, sms_digest
 
 FULL = "full"  # SMS-Activate's service code of a number for every service
 DEFAULT_HOURS = (4, 12, 24, 168, 720)
@@ -98,22 +98,6 @@ END_STATES = {
 }
 WAIT_CODE = "STATUS_WAIT_CODE"
 _TOKEN = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
-_CODE = re.compile(r"(?<![0-9])([0-9]{3,4}[- ]?[0-9]{2,4})(?![0-9])")
-
-
-def sms_digest(date: str, sender: str, text: str) -> str:
-    """The id of an SMS the upstream gives none for: stable across reads and pages."""
-    return hashlib.sha256(f"{date}\x1f{sender}\x1f{text}".encode()).hexdigest()[:24]
-
-
-def code_in(text: str) -> str | None:
-    """The code in an SMS: the text itself when it is 3-10 digits, else its first 5-8 digit group
-    (`123-456` -> `123456`); None when there is none."""
-    stripped = text.strip()
-    if stripped.isascii() and stripped.isdigit() and 3 <= len(stripped) <= 10:
-        return stripped
-    match = _CODE.search(text)
-    return re.sub(r"[- ]", "", match.group(1)) if match else None
 
 
 def _oldest_first(seen: dict[str, RentSms]) -> tuple[RentSms, ...]:
