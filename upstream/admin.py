@@ -10,7 +10,7 @@ from billing.pricing import PriceBook
 from upstream import markup_admin  # noqa: F401 - registers billing's MarkupRule admin
 from upstream.destinations import RefusedDestination, url_check
 from upstream.health import circuit_state, low_balance
-from upstream.models import Country, CountryMapping, Offer, Provider, Service, ServiceMapping
+from upstream.models import Country, CountryMapping, Offer, Provider, RentOffer, Service, ServiceMapping
 from upstream.providers.base import ProviderError, error_detail
 from upstream.providers.http import redact
 from upstream.services import InvalidProvider, catalogue_sync, provider_config_check, provider_webhook_secret
@@ -228,6 +228,25 @@ class OfferAdmin(ReadOnlyAdmin):
             service_id=obj.service_id,
         )
         return format_html('<span title="{}">{}</span>', quote.explanation, quote.price)
+
+
+@admin.register(RentOffer)
+class RentOfferAdmin(ReadOnlyAdmin):
+    """What providers rent (catalogue sync fills it); service empty: the number for every service."""
+
+    list_display = ("provider", "country", "service_display", "hours", "cost", "cost_pkr", "stock", "updated_at")
+    list_filter = ("provider", "hours", ("country", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("service__code", "service__name", "country__name", "provider__name")
+    list_select_related = ("provider", "country", "service")
+    show_full_result_count = False
+
+    @admin.display(description="service", ordering="service__code")
+    def service_display(self, obj):
+        return obj.service if obj.service_id else "full (every service)"
+
+    @admin.display(description="cost (PKR)")
+    def cost_pkr(self, obj):
+        return obj.provider.to_pkr(obj.cost)
 
 
 class MappedFilter(admin.SimpleListFilter):

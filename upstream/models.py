@@ -188,3 +188,58 @@ class SandboxActivation(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["provider", "status"], name="sandbox_provider_status_idx")]
+
+
+class RentOffer(models.Model):
+    """What one provider rents for one (country, service, period): a number kept `hours` hours
+    receiving any SMS. `service` null: the number for every service (SMS-Activate's "full").
+    Refreshed by catalogue sync from providers whose client `supports_rent`."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="rent_offers")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="rent_offers")
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="rent_offers", help_text="empty: full"
+    )
+    hours = models.PositiveIntegerField(help_text="the period this cost buys")
+    cost = models.DecimalField(max_digits=18, decimal_places=4, help_text="in the provider's currency")
+    stock = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # NULLS NOT DISTINCT (PostgreSQL 15+): one full-rental row per (provider, country, hours) too,
+            # and catalogue sync's INSERT ... ON CONFLICT can name these four columns.
+            models.UniqueConstraint(
+                fields=["provider", "country", "service", "hours"], name="rentoffer_unique", nulls_distinct=False
+            ),
+        ]
+        indexes = [models.Index(fields=["country", "service", "hours"], name="rentoffer_lookup_idx")]
+
+    def __str__(self) -> str:
+        service = self.service.code if self.service_id else "full"
+        return f"{self.provider} rent {service}/{self.country_id} {self.hours}h {self.cost} x{self.stock}"
+
+
+class SandboxRental(models.Model):
+    """A rental at the in-process sandbox upstream (see upstream/providers/sandbox_rent.py)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        FINISHED = "finished"
+        CANCELLED = "cancelled"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sandbox_rentals")
+    service = models.CharField(max_length=32, blank=True, help_text="empty: full")
+    country = models.IntegerField()
+    phone = models.CharField(max_length=32)
+    hours = models.PositiveIntegerField()
+    cost = models.DecimalField(max_digits=18, decimal_places=4, help_text="paid so far, prolongations included")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="finished or cancelled before its end")
+    order_ref = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "status"], name="sandboxrental_provider_idx")]

@@ -2,7 +2,7 @@
 
 from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
 
-from upstream.models import Country, Offer, Provider, Service
+from upstream.models import Country, Offer, Provider, RentOffer, Service
 
 _BIGINT_MAX = 2**63 - 1
 
@@ -29,6 +29,25 @@ def offers_for(*, service_id: int, country_id: int | None, provider_slot: int | 
     )
     if country_id is not None:
         offers = offers.filter(country_id=country_id)
+    if provider_slot is not None:
+        offers = offers.filter(provider__slot=provider_slot)
+    return offers.annotate(
+        cost_in_pkr=ExpressionWrapper(
+            F("cost") * F("provider__rate_to_pkr"), output_field=DecimalField(max_digits=32, decimal_places=10)
+        )
+    ).order_by("cost_in_pkr", "-provider__priority", "provider__slot")
+
+
+def rent_offers_for(
+    *, country_id: int, service_id: int | None, hours: int, provider_slot: int | None = None
+) -> QuerySet[RentOffer]:
+    """Rent offers with stock for (country, service; None: the number for every service, hours) from
+    enabled providers, ordered as `offers_for` (cheapest in PKR, higher priority, lower slot), each
+    with `cost_in_pkr`."""
+    offers = RentOffer.objects.filter(
+        country_id=country_id, hours=hours, stock__gt=0, provider__enabled=True
+    ).select_related("provider", "country", "service")
+    offers = offers.filter(service__isnull=True) if service_id is None else offers.filter(service_id=service_id)
     if provider_slot is not None:
         offers = offers.filter(provider__slot=provider_slot)
     return offers.annotate(

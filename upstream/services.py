@@ -26,6 +26,7 @@ from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, Provider
 from upstream.providers.otpget import provider_type
 from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.sandbox import parse_config
+from upstream.rent_catalogue import rent_offers_write, rent_prices_fetch
 
 log = logging.getLogger(__name__)
 
@@ -203,14 +204,32 @@ class SyncResult:
     entries_skipped: int  # price entries naming a country or service we could not name
     balance: Decimal | None
     checked_at: datetime
+    # Rent offers (upstream/rent_catalogue.py): `rents` False where the protocol does not rent;
+    # `rent_error` the summary of a failed rent_prices (rent offers then left as they were).
+    rents: bool = False
+    rent_offers_created: int = 0
+    rent_offers_updated: int = 0
+    rent_offers_unchanged: int = 0
+    rent_offers_zeroed: int = 0
+    rent_entries_skipped: int = 0
+    rent_error: str = ""
 
     def summary(self) -> str:
-        return (
+        text = (
             f"slot {self.provider_slot}: {self.offers_created} new offers, {self.offers_updated} updated, "
             f"{self.offers_unchanged} unchanged, {self.offers_zeroed} out of stock; "
             f"{self.countries_created} new countries, {self.services_created} new services; "
             f"{self.entries_skipped} price entries skipped; balance {self.balance}"
         )
+        if self.rent_error:
+            return f"{text}; rent prices failed ({self.rent_error}), rent offers kept"
+        if self.rents:
+            return (
+                f"{text}; rent offers: {self.rent_offers_created} new, {self.rent_offers_updated} updated, "
+                f"{self.rent_offers_unchanged} unchanged, {self.rent_offers_zeroed} out of stock, "
+                f"{self.rent_entries_skipped} skipped"
+            )
+        return text
 
 
 def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None = None) -> SyncResult:
@@ -219,8 +238,10 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     Creates the countries and services the upstream names that we do not know
     (with the upstream's names; known rows keep theirs), upserts the Offers whose
     cost (provider's currency) or stock changed, sets stock 0 on this provider's
-    offers missing from the price list, and records the upstream balance.
-    Provider errors propagate (base.py exceptions) and nothing is written then.
+    offers missing from the price list, and records the upstream balance. Where the client
+    `supports_rent`, the same for its RentOffers (upstream/rent_catalogue.py).
+    Provider errors propagate (base.py exceptions) and nothing is written then; a failed
+    rent price list only leaves the rent offers as they were (`rent_error`).
     """
 
     def say(message: str) -> None:
@@ -234,6 +255,9 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     say(f"{len(upstream_countries)} countries, {len(upstream_services)} services")
     entries = client.prices()
     say(f"{len(entries)} price entries")
+    rent = rent_prices_fetch(client)
+    if rent is not None:
+        say(f"{len(rent.prices)} rent price entries" if rent.prices is not None else f"rent prices: {rent.error}")
     try:
         balance = client.balance()
     except ProviderError as exc:
@@ -258,6 +282,9 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         )
         result = _upsert_offers(provider=provider, entries=entries)
         result["skipped"] += unmapped
+        rents = {}
+        if rent is not None and rent.prices is not None:
+            rents = rent_offers_write(provider=provider, native=client.native_codes, prices=rent.prices)
         checked_at = timezone.now()
         if balance is not None:
             balance = Decimal(balance).quantize(Decimal("0.0001"))
@@ -280,6 +307,10 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         entries_skipped=result["skipped"],
         balance=balance,
         checked_at=checked_at,
+        rents=bool(rents),
+        rent_error=rent.error if rent is not None else "",
+        **{f"rent_offers_{key}": rents[key] for key in ("created", "updated", "unchanged", "zeroed") if rents},
+        rent_entries_skipped=rents.get("skipped", 0),
     )
 
 

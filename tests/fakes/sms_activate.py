@@ -19,6 +19,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.fakes.server import ANY_ACTION, FakeUpstream, _Canned
+from tests.fakes.sms_activate_rent_state import FakeRental
 from tests.fakes.sms_activate_state import TEXT, FakeActivation, FakeSmsActivateState
 
 PATH = "/stubs/handler_api.php"
@@ -74,3 +75,30 @@ class FakeSmsActivate(FakeUpstream):
     @property
     def activations(self) -> dict[int, FakeActivation]:
         return self.state.activations
+
+    # --- rentals (tests.fakes.sms_activate_rent_state) -----------------------------------
+
+    def set_rent_offer(self, country: int, service: str, hours: int, cost: Decimal | str | int, count: int) -> None:
+        """Rent price and stock of (country, service, hours); service "full": the number for every service."""
+        self.state.set_rent_offer(country, service, hours, cost, count)
+
+    def deliver_rent_sms(self, rent_id: int | str, text: str, **kwargs: str) -> None:
+        self.state.deliver_rent_sms(rent_id, text, **kwargs)
+
+    def age_rental(self, rent_id: int | str, seconds: float) -> None:
+        self.state.age_rental(rent_id, seconds)
+
+    def revoke_rental(self, rent_id: int | str) -> None:
+        self.state.revoke_rental(rent_id)
+
+    @property
+    def rentals(self) -> dict[int, FakeRental]:
+        return self.state.rentals
+
+    @property
+    def rent_tz(self):
+        return self.state.rent_tz
+
+    @rent_tz.setter
+    def rent_tz(self, zone) -> None:
+        self.state.rent_tz = zone

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from tests.fakes.sms_activate_rent_state import FakeRentMixin
+
 TEXT = "text/html; charset=UTF-8"
 JSON = "application/json"
 
@@ -94,7 +96,9 @@ class Offer:
     count: int
 
 
-class FakeSmsActivateState:
+class FakeSmsActivateState(FakeRentMixin):
+    """Activations here; the rent API in `tests.fakes.sms_activate_rent_state`."""
+
     def __init__(self, *, api_key: str, balance: Decimal | str | int = Decimal("1000"), currency: int = 643):
         self.api_key = api_key
         self.currency = currency
@@ -106,6 +110,7 @@ class FakeSmsActivateState:
         self._activations: dict[int, FakeActivation] = {}
         self._order_ids: set[str] = set()
         self._ids = itertools.count(100_000_001)
+        self._rent_init()
 
     # --- test controls -----------------------------------------------------------
 
@@ -342,7 +347,7 @@ class FakeSmsActivateState:
                 "chn": chn,
                 "visible": 1,
                 "retry": 1,
-                "rent": 0,
+                "rent": int(any(c == cid for c, _, _ in self._rent_offers)),
                 "multiService": 1,
             }
             for cid, (eng, rus, chn, _) in COUNTRIES.items()

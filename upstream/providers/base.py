@@ -340,6 +340,14 @@ class ProviderClient(ABC):
         change when it reorders a completed rental). RentEnded when it cannot be extended."""
         raise Unsupported()
 
+    def rent_prolong_price(self, upstream_id: str, hours: int) -> Decimal:
+        """What `rent_prolong(upstream_id, hours)` would cost, provider currency (RentEnded as there)."""
+        raise Unsupported()
+
+    def rent_list(self) -> list[Rented]:
+        """Every live rental of the account (`ends_at` None where the upstream's list omits it)."""
+        raise Unsupported()
+
 
 CLIENTS: dict[str, str] = {
     "smsactivate": "upstream.providers.sms_activate.SmsActivateClient",

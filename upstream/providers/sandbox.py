@@ -41,7 +41,10 @@ so numbers are unique), and a code from the id and the time the SMS was due.
   cannot be capped: sell at its own price whatever `max_price` says (to
   exercise the price-change path).
 - `fail_actions` (list, default ["buy"]): the actions `fail` applies to, among
-  buy, status, set_status, active_activations, prices, countries, services, balance.
+  buy, status, set_status, active_activations, prices, countries, services, balance,
+  and the rent calls rent, rent_status, rent_set_status, rent_prolong, rent_prices.
+- `rent_sms_every_seconds` (number > 0, default 60): a rental receives an SMS this
+  often from its start (upstream/providers/sandbox_rent.py).
 
 A config that does not follow this raises ProviderError("SANDBOX_BAD_CONFIG").
 """
@@ -80,6 +83,7 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
+from upstream.providers.sandbox_rent import RENT_ACTIONS, SandboxRent
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,17 @@ SERVICES: dict[str, tuple[str, Decimal]] = {  # code: (name, base cost in PKR)
 }
 OUT_OF_STOCK = frozenset({"ot"})
 FAIL_MODES = ("", "error", "no_numbers", "timeout", "unavailable", "garbage")
-ACTIONS = ("buy", "status", "set_status", "active_activations", "prices", "countries", "services", "balance")
+ACTIONS = (
+    "buy",
+    "status",
+    "set_status",
+    "active_activations",
+    "prices",
+    "countries",
+    "services",
+    "balance",
+    *RENT_ACTIONS,
+)
 LIVE = (SandboxActivation.Status.WAITING, SandboxActivation.Status.CODE, SandboxActivation.Status.WAIT_RETRY)
 _SCRAMBLE = 1_000_003  # prime: coprime with every modulus used below, so the mapping is a bijection
 _CENT = Decimal("0.01")
@@ -135,6 +149,7 @@ class SandboxConfig:
     fail: str = ""
     fail_actions: tuple[str, ...] = ("buy",)
     ignore_max_price: bool = False
+    rent_sms_every_seconds: Decimal = Decimal("60")
 
 
 def parse_config(config: Any) -> SandboxConfig:
@@ -144,9 +159,11 @@ def parse_config(config: Any) -> SandboxConfig:
         raise ProviderError("SANDBOX_BAD_CONFIG", "sandbox config must be a JSON object")
     numbers = {
         key: _number(config[key], key)
-        for key in ("sms_delay_seconds", "lifetime_seconds", "min_cancel_seconds", "balance")
+        for key in ("sms_delay_seconds", "lifetime_seconds", "min_cancel_seconds", "balance", "rent_sms_every_seconds")
         if key in config
     }
+    if numbers.get("rent_sms_every_seconds", 1) <= 0:
+        raise ProviderError("SANDBOX_BAD_CONFIG", "sandbox config 'rent_sms_every_seconds' must be positive")
     fail = config.get("fail") or ""
     if fail not in FAIL_MODES:
         raise ProviderError("SANDBOX_BAD_CONFIG", f"sandbox config 'fail' must be one of {FAIL_MODES}")
@@ -193,9 +210,12 @@ def _code_for(row: SandboxActivation) -> str:
     return code
 
 
-class SandboxClient(ProviderClient):
+class SandboxClient(SandboxRent, ProviderClient):
+    """Activations here; rentals in `sandbox_rent.SandboxRent`."""
+
     protocol = "sandbox"
     supports_active_list = True
+    supports_rent = True
 
     @property
     def config(self) -> SandboxConfig:

@@ -8,7 +8,9 @@ body in `raw`. JSON numbers are read as `Decimal`, never float.
 
 Provider.config options: `use_v2` (default true: buy with `getNumberV2`, which
 gives the cost and takes our `orderId`), `full_text` (default true: fetch the
-SMS text with `getStatusV2` once a code arrives), `timeout_seconds` (http.py).
+SMS text with `getStatusV2` once a code arrives), `timeout_seconds` (http.py); the
+rent API's keys (`rent_hours`, `rent_countries`, `rent_timezone`, `rent_page_size`)
+are described in `upstream.providers.sms_activate_rent`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from upstream.providers.base import (
 )
 from upstream.providers.handler_api import Dialect, HandlerApi
 from upstream.providers.parsing import text_of
+from upstream.providers.sms_activate_rent import SmsActivateRent
 
 # Documented error tokens (exact match), by the exception they raise.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
@@ -121,9 +124,12 @@ def _last_text(value: Any) -> str | None:
     return None
 
 
-class SmsActivateClient(ProviderClient):
+class SmsActivateClient(SmsActivateRent, ProviderClient):
+    """Activations here; rentals (`rent_*`, `supports_rent`) in `sms_activate_rent.SmsActivateRent`."""
+
     protocol = "smsactivate"
     supports_active_list = True
+    supports_rent = True
 
     dialect: Dialect = SMS_ACTIVATE
 

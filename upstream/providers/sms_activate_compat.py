@@ -85,6 +85,7 @@ EXTRAS = {
 class SmsActivateCompatClient(SmsActivateClient):
     protocol = "smsactivate-compat"
     supports_active_list = False
+    supports_rent = False  # the variant's document has no rent API: every rent_* raises Unsupported
 
     dialect = COMPAT
 

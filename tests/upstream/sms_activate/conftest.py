@@ -7,11 +7,12 @@ import pytest
 from tests.fakes.sms_activate import FakeSmsActivate
 from upstream.models import Provider
 from upstream.providers import client_for
-from upstream.providers.base import BuyRequest
+from upstream.providers.base import BuyRequest, RentRequest
 from upstream.providers.sms_activate import SmsActivateClient
 
 KEY = "sk-SECRET-0123456789abcdef"
 TG_INDIA = BuyRequest(service="tg", country=22)
+TG_24 = RentRequest(country=0, service="tg", hours=24)
 
 
 @pytest.fixture
@@ -45,3 +46,19 @@ def make_client(fake):
 @pytest.fixture
 def client(make_client):
     return make_client()
+
+
+@pytest.fixture
+def rent_fake(fake):
+    fake.set_rent_offer(0, "full", 24, "42.93", 20)
+    fake.set_rent_offer(0, "tg", 24, "21.95", 3)
+    fake.set_rent_offer(0, "tg", 4, "7.68", 0)
+    fake.set_rent_offer(2, "vk", 12, "5.2", 42)
+    return fake
+
+
+def rented(client, fake, request=TG_24):
+    """A new rental, the calls so far forgotten."""
+    result = client.rent(request)
+    fake.clear_calls()
+    return result
