@@ -223,9 +223,10 @@ CELERY_TASK_ROUTES = {
     "reseller.forward_pending": {"queue": QUEUE_FORWARD},
     "reseller.reconcile_unknown": {"queue": QUEUE_SLOW},
     "reseller.reconcile_provider": {"queue": QUEUE_SLOW},
-    "reseller.sync_rentals": {"queue": QUEUE_URGENT},
-    "reseller.sync_provider_rentals": {"queue": QUEUE_URGENT},
-    "reseller.expire_rentals": {"queue": QUEUE_URGENT},
+    # Rentals: minutes-long periods, not seconds-long codes; kept off the urgent queue.
+    "reseller.sync_rentals": {"queue": QUEUE_FORWARD},
+    "reseller.sync_provider_rentals": {"queue": QUEUE_FORWARD},
+    "reseller.expire_rentals": {"queue": QUEUE_SLOW},
     "reseller.forward_rental_status": {"queue": QUEUE_FORWARD},
     "reseller.reconcile_rentals": {"queue": QUEUE_SLOW},
     "upstream.sync_catalogues": {"queue": QUEUE_SLOW},
