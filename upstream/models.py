@@ -56,6 +56,7 @@ class Provider(models.Model):
         GETSMS = "getsms", "Get-SMS API v1"
         OTPGET = "otpget", "OTPGet-compatible reseller"
         OTPGET_CHEAP = "otpget-cheap", "OTPGet-compatible cheap numbers (cheap_handler.php)"
+        OTPGET_RENTAL = "otpget-rental", "OTPGet-compatible rentals (rental-handler.php)"
         SANDBOX = "sandbox", "sandbox (in-process demo)"
 
     slot = models.PositiveSmallIntegerField(

@@ -356,6 +356,7 @@ CLIENTS: dict[str, str] = {
     "getsms": "upstream.providers.getsms.GetSmsClient",
     "otpget": "upstream.providers.otpget.OtpGetClient",
     "otpget-cheap": "upstream.providers.otpget_cheap.OtpGetCheapClient",
+    "otpget-rental": "upstream.providers.otpget_rental.OtpGetRentalClient",
     "sandbox": "upstream.providers.sandbox.SandboxClient",
 }
 

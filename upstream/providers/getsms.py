@@ -28,9 +28,10 @@ Decisions where the document is silent:
   and `countries` are the document's lists (upstream/data/*.csv), no call.
 - getbalance: the document's `"balance": 100,00` (not JSON) reads as 100.00.
 - No v1 method lists live orders: `supports_active_list` is False.
+- Rentals are the rent API v2 (`upstream.providers.getsms_rent`, mixed in).
 
 Provider.config: `country_slugs` ({"<our number>": "<slug>"}: adds to or
-overrides the table), `timeout_seconds` (http.py).
+overrides the table), `rent_url` and `rent_countries` (getsms_rent.py), `timeout_seconds` (http.py).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
+from upstream.providers.getsms_rent import GetSmsRentMixin
 from upstream.providers.handler_api import Dialect, HandlerApi
 from upstream.providers.parsing import RAW_LIMIT
 
@@ -151,7 +153,7 @@ def _read_csv(path: Path) -> tuple[dict[str, str], ...]:
         return tuple({key: value.strip() for key, value in row.items()} for row in csv.DictReader(handle))
 
 
-class GetSmsClient(ProviderClient):
+class GetSmsClient(GetSmsRentMixin, ProviderClient):
     protocol = "getsms"
     supports_active_list = False
 
