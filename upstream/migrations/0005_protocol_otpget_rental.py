@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('upstream', '0003_protocol_otpget_cheap'),
+        ('upstream', '0004_rent_offers_sandbox_rentals'),
     ]
 
     operations = [
