@@ -1,8 +1,9 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin_forms import ReadOnlyAdmin
+from accounts.admin_forms import ReadOnlyAdmin, action_with_form
 from reseller.models import (
     Activation,
     CheapServer,
@@ -87,6 +88,10 @@ class UpstreamOrphanAdmin(ReadOnlyAdmin):
     list_select_related = ("provider",)
 
 
+class EndRentalForm(forms.Form):
+    reason = forms.CharField(max_length=150, widget=forms.Textarea(attrs={"rows": 3}))
+
+
 class RentalSmsInline(admin.TabularInline):
     model = RentalSms
     fields = ("received_at", "sender", "text", "code", "created_at")
@@ -134,6 +139,33 @@ class RentalAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ("customer",)
     inlines = (RentalSmsInline, RentalRenewalInline)
+    actions = ("end_rentals",)
+
+    @admin.action(description="End selected rentals (with a reason; refunded only as the rules allow)")
+    def end_rentals(self, request, queryset):
+        from reseller.rentals.admin_actions import rental_end_by_admin
+
+        def apply(data):
+            for rental in queryset.select_related("provider"):
+                outcome = rental_end_by_admin(rental=rental, actor=request.user, reason=data["reason"])
+                self.log_change(request, rental, f"ended by admin: {outcome} ({data['reason']})")
+                messages.info(request, f"rental #{rental.pk}: {outcome}")
+
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=EndRentalForm,
+            action="end_rentals",
+            title="End rentals",
+            submit_label="End",
+            apply=apply,
+            intro=(
+                "A rental still inside the upstream's refund window (20 minutes, no SMS, never renewed) is "
+                "cancelled and refunded in full when the upstream refunds it; any other is finished without "
+                "a refund. The reason and your name are kept on the rental and in its history."
+            ),
+        )
 
 
 @admin.register(RentalServer)

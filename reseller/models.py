@@ -304,7 +304,7 @@ class Rental(models.Model):
     cost = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True, help_text="provider currency")
     cost_pkr = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, null=True, blank=True)
     hold = models.OneToOneField("billing.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    webhook_url = models.URLField(max_length=500, blank=True, help_text="getRentNumber `url`")
+    webhook_url = models.CharField(max_length=500, blank=True, help_text="getRentNumber `url`")
     upstream_pending = models.CharField(max_length=10, choices=Upstream.choices, blank=True, default="")
     failure = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('price', models.DecimalField(decimal_places=2, help_text='sell price, PKR', max_digits=14)),
                 ('cost', models.DecimalField(blank=True, decimal_places=4, help_text='provider currency', max_digits=18, null=True)),
                 ('cost_pkr', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
-                ('webhook_url', models.URLField(blank=True, help_text='getRentNumber `url`', max_length=500)),
+                ('webhook_url', models.CharField(blank=True, help_text='getRentNumber `url`', max_length=500)),
                 ('upstream_pending', models.CharField(blank=True, choices=[('', 'nothing pending'), ('finish', 'finish'), ('cancel', 'cancel'), ('reconcile', 'find the number of an unknown outcome')], default='', max_length=10)),
                 ('failure', models.TextField(blank=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
