@@ -20,7 +20,8 @@ from billing.models import MarkupRule
 from billing.selectors import wallet_of
 from billing.services import markup_set, wallet_topup
 from reseller.cheap.servers import cheap_server_add
-from reseller.models import CheapServer
+from reseller.models import CheapServer, RentalServer
+from reseller.rentals.servers import rental_server_set
 from upstream.models import Provider
 from upstream.selectors import country_get, service_by_code_or_id
 from upstream.services import catalogue_sync, provider_add
@@ -53,6 +54,11 @@ class Command(BaseCommand):
             markup_set(scope=MarkupRule.Scope.GLOBAL, percent=Decimal("20"), note="demo markup")
         if not CheapServer.objects.exists():
             self._cheap_servers()
+        if not RentalServer.objects.exists() and Provider.objects.filter(slot=1, protocol="sandbox").exists():
+            sandbox = Provider.objects.get(slot=1)
+            for server in RentalServer.SERVERS:  # both rental servers rent from the sandbox
+                rental_server_set(server=server, provider=sandbox)
+            self.stdout.write("rental servers 1 and 2: the sandbox in slot 1")
         cheap = CheapServer.objects.filter(enabled=True).order_by("id").first()
         creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
         key = creds["DEMO_API_KEY"]
