@@ -172,3 +172,26 @@ def test_a_full_rental_has_no_service(renting, customer_with_key):
     rental = rent(customer, service=None, hours=168)
     assert rental.service is None and rental.state == "active"
     assert RentalRenewal.objects.count() == 0
+
+
+def test_an_unknown_outcome_refunds_the_customer_and_is_reconciled(renting, customer_with_key):
+    from datetime import timedelta as td
+
+    from reseller.orders.errors import ProviderFailed
+    from reseller.rentals.lifecycle import rentals_reconcile
+
+    customer, _ = customer_with_key(balance="5000.00")
+    Provider.objects.filter(pk=renting.pk).update(config={"fail": "timeout", "fail_actions": ["rent"]})
+    with pytest.raises(ProviderFailed):
+        rent(customer)
+    lost = Rental.objects.get()
+    assert (lost.state, lost.upstream_pending) == ("unknown", "reconcile")
+    assert balance_of(customer) == Decimal("5000.00")  # the hold was released
+    row = SandboxRental.objects.get()  # the sandbox rented it anyway (a timeout after the sale)
+    assert rentals_reconcile() == 0  # its number is not known: too early to book anything
+    Rental.objects.filter(pk=lost.pk).update(created_at=lost.created_at - td(hours=2))
+    assert rentals_reconcile() == 1
+    lost.refresh_from_db()
+    assert lost.upstream_pending == "" and "loss" in lost.failure
+    assert Transfer.objects.filter(order_kind="rental", order_pk=lost.pk, kind="loss").count() == 1
+    assert row.pk
