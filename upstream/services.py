@@ -26,6 +26,7 @@ from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, Provider
 from upstream.providers.otpget import provider_type
 from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.sandbox import parse_config
+from upstream.providers.sms_activate import SmsActivateClient
 from upstream.rent_catalogue import rent_offers_write, rent_prices_fetch
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,11 @@ def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> di
         try:  # the sandbox validates its own keys
             parse_config(config)
         except ProviderError as exc:
+            raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.SMSACTIVATE:
+        try:  # the rent keys (upstream/providers/sms_activate_rent.py)
+            SmsActivateClient(Provider(slot=slot, protocol=protocol, config=config)).rent_config_check()
+        except ProviderUnavailable as exc:
             raise InvalidProvider(str(exc)) from None
     if protocol == Provider.Protocol.OTPGET_CHEAP:
         client = OtpGetCheapClient(Provider(slot=slot, protocol=protocol, config=config))
