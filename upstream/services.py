@@ -25,7 +25,9 @@ from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Ser
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
 from upstream.providers.otpget import provider_type
 from upstream.providers.otpget_cheap import OtpGetCheapClient
+from upstream.providers.otpget_rental import config_check as otpget_rental_config_check
 from upstream.providers.sandbox import parse_config
+from upstream.providers.sms_activate import SmsActivateClient
 from upstream.rent_catalogue import rent_offers_write, rent_prices_fetch
 
 log = logging.getLogger(__name__)
@@ -56,10 +58,20 @@ def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> di
             parse_config(config)
         except ProviderError as exc:
             raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.SMSACTIVATE:
+        try:  # the rent keys (upstream/providers/sms_activate_rent.py)
+            SmsActivateClient(Provider(slot=slot, protocol=protocol, config=config)).rent_config_check()
+        except ProviderUnavailable as exc:
+            raise InvalidProvider(str(exc)) from None
     if protocol == Provider.Protocol.OTPGET_CHEAP:
         client = OtpGetCheapClient(Provider(slot=slot, protocol=protocol, config=config))
         try:  # what every call sends and every price names: refused now rather than at the first sync
             provider_type(client.provider), client.country
+        except ProviderUnavailable as exc:
+            raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.OTPGET_RENTAL:
+        try:  # `provider`, `country_map`, `utc_offset_hours` (upstream/providers/otpget_rental.py)
+            otpget_rental_config_check(config)
         except ProviderUnavailable as exc:
             raise InvalidProvider(str(exc)) from None
     return config

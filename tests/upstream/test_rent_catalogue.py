@@ -13,7 +13,7 @@ from upstream.providers.base import FULL_RENT, RentPrice
 from upstream.providers.sandbox import SandboxClient
 from upstream.rent_catalogue import rent_offers_write
 from upstream.selectors import rent_offers_for
-from upstream.services import catalogue_seed, catalogue_sync, provider_add
+from upstream.services import InvalidProvider, catalogue_seed, catalogue_sync, provider_add
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +144,15 @@ def test_admin_lists_rent_offers_read_only(client):
     assert client.get(reverse("admin:upstream_rentoffer_add")).status_code == 403
     client.post(reverse("admin:upstream_rentoffer_delete", args=[offer.pk]), {"post": "yes"})
     assert RentOffer.objects.filter(pk=offer.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "config, key",
+    [({"rent_hours": [0]}, "rent_hours"), ({"rent_timezone": "Nowhere/City"}, "rent_timezone")],
+)
+def test_provider_add_refuses_a_bad_rent_config(config, key):
+    with pytest.raises(InvalidProvider, match=key):
+        provider_add(slot=1, protocol="smsactivate", url="https://api.example.com/h", api_key="k", config=config)
+    assert provider_add(
+        slot=1, protocol="smsactivate", url="https://api.example.com/h", api_key="k", config={"rent_hours": [24]}
+    ).config == {"rent_hours": [24]}
