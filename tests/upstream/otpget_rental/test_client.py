@@ -419,3 +419,15 @@ def test_provider_add_and_client_for(fake):
     client = client_for(provider)
     assert isinstance(client, OtpGetRentalClient) and client.server == 2
     assert ("otpget-rental", "OTPGet-compatible rentals (rental-handler.php)") in Provider.Protocol.choices
+
+
+@pytest.mark.parametrize("config", ['{"provider": 3}', '{"utc_offset_hours": "x"}', '{"country_map": [1]}'])
+def test_provider_add_refuses_a_config_the_client_would_refuse(fake, config):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError):
+        call_command(
+            "provider_add", "--slot", "5", "--protocol", "otpget-rental", "--url", fake.url, "--api-key", KEY,
+            "--config", config, stdout=StringIO(),
+        )  # fmt: skip
+    assert not Provider.objects.filter(slot=5).exists()
