@@ -89,8 +89,11 @@ def _rent_action(action):
 def _hours(call: Call, name: str, periods: list[int], *, none_sold: str) -> int:
     """A period the catalogue sells: absent → the shortest; otherwise the shortest period at
     least as long as asked (SMS-Activate's 2 or 4 hours buy our shortest). INVALID_TIME for
-    anything that is not a positive whole number; MAX_HOURS_EXCEED (info max) above the longest."""
+    anything that is not a positive whole number; MAX_HOURS_EXCEED (info max) above the longest.
+    `time` stands for an absent `rent_time` (client libraries send it)."""
     raw = (call.params.get(name) or "").strip()
+    if raw == "" and name == "rent_time":
+        raw = (call.params.get("time") or "").strip()  # what the `smsactivate` library sends
     if not periods:
         raise RentError(none_sold)
     if raw == "":

@@ -78,6 +78,7 @@ def rent(call, key, **params) -> Rental:
         ({"country": "22", "rent_time": "4"}, "getRentServicesAndCountries"),  # 4 h buys the 12 h period
         ({"country": "22", "rent_time": "12", "currency": "840"}, "getRentServicesAndCountries"),  # PKR anyway
         ({"country": "22", "rent_time": "13"}, "getRentServicesAndCountries_24"),
+        ({"country": "22", "time": "24"}, "getRentServicesAndCountries_24"),  # the smsactivate library's name
         ({"country": "22", "rent_time": "24", "operator": "x", "incomingCall": "1"}, "getRentServicesAndCountries_24"),
         ({"country": "22", "rent_time": "9000"}, "MAX_HOURS_EXCEED"),
         ({"country": "22", "rent_time": "two"}, "INVALID_TIME"),
