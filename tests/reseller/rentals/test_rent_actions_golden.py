@@ -302,3 +302,18 @@ def test_each_continue_without_a_request_id_is_a_renewal(renting, customer_with_
         assert call(key, "continueRentNumber", id=rental.pk, rent_time="12").json()["status"] == "success"
     assert RentalRenewal.objects.filter(rental=rental, state="done").count() == 2
     assert balance_of(customer) == Decimal("500.00") - 3 * Decimal("86.40")
+
+
+@pytest.mark.parametrize("fail", ["error", "timeout"])
+def test_an_upstream_failure_is_server_error_and_costs_nothing(renting, customer_with_key, call, fail):
+    customer, key = customer_with_key(balance="500.00")
+    rental = rent(call, key)
+    renting.config = {**renting.config, "fail": fail, "fail_actions": ["rent_set_status", "rent_prolong"]}
+    renting.save()
+    expect(call(key, "continueRentNumber", id=rental.pk, rent_time="12"), "SERVER_ERROR")
+    if fail == "error":  # a cancel that timed out may have landed: the status sync settles it
+        expect(call(key, "setRentStatus", id=rental.pk, status="2"), "SERVER_ERROR")
+    rental.refresh_from_db()
+    assert rental.state == "active" and balance_of(customer) == Decimal("413.60")
+    assert not RentalRenewal.objects.filter(rental=rental, state="done").exists()
+    assert ledger_verify().ok
