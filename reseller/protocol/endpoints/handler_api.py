@@ -2,7 +2,7 @@
 
 from billing.money import format_pkr
 from reseller.orders import errors as act
-from reseller.protocol.actions import activations, catalogue
+from reseller.protocol.actions import activations, catalogue, rent
 from reseller.protocol.actions.balance import get_balance
 from reseller.protocol.endpoints.base import TOKEN_ERRORS, Endpoint
 from reseller.protocol.errors import BadDate, BadId, BadStatus, ErrorTable, token
@@ -36,6 +36,8 @@ HANDLER_API = Endpoint(
         "setStatus": activations.set_status,
         "getActiveActivations": activations.get_active_activations,
         "getHistory": activations.get_history,
+        # SMS-Activate's rent API: its errors are its own JSON, caught inside (actions/rent.py).
+        **rent.ACTIONS,
     },
     errors=ErrorTable(
         entries={
