@@ -222,9 +222,8 @@ def get_available_rentals(call: Call) -> Json:
 def rent_number(call: Call) -> Json:
     code = _required(call, "country_code")
     number = _server_number(_required(call, "provider"))
-    raw_hours = _required(call, "duration_hours")
     server = rental_server(number)
-    hours = _hours(raw_hours, number)
+    hours = _hours(_required(call, "duration_hours"), number)
     country = _country(code)
     if country is None:
         raise NoRentalPricing()

@@ -211,3 +211,29 @@ def test_unexpected_error_is_database_error(servers, key, rh, monkeypatch, error
 
     monkeypatch.setattr(actions, "rental_purchase", broken)
     expect(rh(key, "rentNumber", country_code="in", provider="1", duration_hours="24"), "database_error")
+
+
+def test_a_failed_request_id_fails_again_without_a_charge(servers, customer_with_key, rh):
+    customer, key = customer_with_key(balance="5000.00")
+    rental = rent(rh, key)
+    before = balance_of(customer)
+    Provider.objects.filter(slot=1).update(config={"fail": "error", "fail_actions": ["rent_prolong"]})
+    expect(rh(key, "renewRental", rental_id=str(rental.pk), duration_hours="24", request_id="k1"), "server_error_1")
+    Provider.objects.filter(slot=1).update(config={})
+    expect(rh(key, "renewRental", rental_id=str(rental.pk), duration_hours="24", request_id="k1"), "server_error_1")
+    assert balance_of(customer) == before
+    response = rh(key, "renewRental", rental_id=str(rental.pk), duration_hours="24", request_id="k2")
+    assert b'"status":"200"' in response.content and balance_of(customer) == before - Decimal("480.00")
+
+
+def test_a_renewal_still_being_bought(servers, key, rh, monkeypatch):
+    from reseller.protocol.actions import rentals as actions
+    from reseller.rentals.errors import RenewalInProgress
+
+    rental = rent(rh, key)
+
+    def busy(**kwargs):
+        raise RenewalInProgress()
+
+    monkeypatch.setattr(actions, "rental_renew", busy)
+    expect(rh(key, "renewRental", rental_id=str(rental.pk), duration_hours="24", request_id="k"), "renewal_in_progress")
