@@ -23,6 +23,7 @@ from reseller.rentals.purchase import RentalRequest, rent_candidates, rental_pur
 from reseller.rentals.selectors import full_rent_offers, rental_messages, rental_of, rentals_of
 from reseller.rentals.servers import DURATIONS, check_duration, rental_server
 from upstream.models import Country
+from upstream.providers.base import safe_raw
 from upstream.providers.otpget_rental import iso_countries
 from upstream.providers.otpget_rental_wire import (
     ACTIVE,
@@ -35,9 +36,7 @@ from upstream.providers.otpget_rental_wire import (
 )
 
 PAKISTAN = timezone(timedelta(hours=5))
-MAX_RAW = 200  # of an upstream's words echoed in a 502
 _DIGITS = re.compile(r"[0-9]{1,18}")
-_UNSAFE = re.compile(r"[^\x20-\x7e]")
 WIRE_STATES = {
     Rental.State.ACTIVE: ACTIVE,
     Rental.State.EXPIRED: EXPIRED,
@@ -62,7 +61,7 @@ class ServerError(ProtocolError):
     def __init__(self, server: int | str, raw: str):
         super().__init__(f"server {server}: {raw}")
         self.server = server
-        self.raw = _UNSAFE.sub("?", raw or "error")[:MAX_RAW]
+        self.raw = safe_raw(raw) or "ERROR"  # a token or `HTTP <status>`, never a foreign body
 
 
 # --- parameters ---------------------------------------------------------------------------------
