@@ -344,6 +344,12 @@ def providers_with_rentals() -> list[int]:
     return list(Rental.objects.filter(state=State.ACTIVE).values_list("provider_id", flat=True).distinct().order_by())
 
 
+def rentals_pending_forward(*, limit: int = 500) -> list[int]:
+    """Finished rentals whose finish has not reached the upstream yet (a lost message, an upstream down)."""
+    pending = Rental.objects.filter(upstream_pending=Pending.FINISH).order_by("id")
+    return list(pending.values_list("id", flat=True)[:limit])
+
+
 # --- expiry and unknown outcomes ------------------------------------------------------------------
 
 

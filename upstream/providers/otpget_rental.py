@@ -117,6 +117,12 @@ def _iso_table() -> dict[str, int]:
         return {row["iso2"].strip(): int(row["sms_activate_id"]) for row in csv.DictReader(handle)}
 
 
+def iso_countries() -> dict[str, int]:
+    """The ISO-like country codes rental-handler.php speaks, to SMS-Activate numbers (our own
+    rental-handler.php uses the same table)."""
+    return dict(_iso_table())
+
+
 def _check_provider(config: dict) -> int:
     value = config.get("provider", 1)
     number = int(value) if text_of(value) in ("1", "2") else None

@@ -195,3 +195,16 @@ def test_an_unknown_outcome_refunds_the_customer_and_is_reconciled(renting, cust
     assert lost.upstream_pending == "" and "loss" in lost.failure
     assert Transfer.objects.filter(order_kind="rental", order_pk=lost.pk, kind="loss").count() == 1
     assert row.pk
+
+
+def test_the_beat_task_syncs_rentals_and_resends_a_lost_finish(renting, customer_with_key):
+    from reseller.tasks import sync_rentals
+
+    customer, _ = customer_with_key(balance="5000.00")
+    live, done = rent(customer), rent(customer)
+    back_in_time(live, 130)
+    Rental.objects.filter(pk=done.pk).update(state="finished", upstream_pending="finish")  # its message was lost
+    assert sync_rentals.delay().get() == 2  # one sync for the provider, one finish re-sent
+    assert live.messages.count() >= 2
+    done.refresh_from_db()
+    assert done.upstream_pending == "" and SandboxRental.objects.get(pk=int(done.upstream_id)).status == "finished"
