@@ -75,6 +75,7 @@ class Command(BaseCommand):
                     f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getStatus&id=ID"',
                     f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=setStatus&id=ID&status=6"',
                     *self._cheap_lines(f"{base_url}/stubs/cheap_handler.php?api_key={key}", cheap),
+                    *self._rental_lines(f"{base_url}/stubs/rental-handler.php?api_key={key}"),
                     f"(credentials kept in {path})",
                     "",
                 ]
@@ -114,6 +115,18 @@ class Command(BaseCommand):
             f'  curl "{url}&action=buyNumber&server={server.pk}"',
             f'  curl "{url}&action=getStatus&id=ORD_ID"',
             f'  curl "{url}&action=setStatus&id=ORD_ID&status=6"',
+        ]
+
+    @staticmethod
+    def _rental_lines(url: str) -> list[str]:
+        if not RentalServer.objects.filter(enabled=True).exists():
+            return []
+        return [
+            "a rental (a number for 24 hours; the sandbox sends it an SMS every minute; ID is rentNumber's order_id):",
+            f'  curl "{url}&action=getRentalPricing&country_code=in&provider=1"',
+            f'  curl "{url}&action=rentNumber&country_code=in&provider=1&duration_hours=24"',
+            f'  curl "{url}&action=getRentalSMS&order_id=ID"',
+            f'  curl "{url}&action=renewRental&rental_id=ID&duration_hours=24"',
         ]
 
     @transaction.atomic
