@@ -66,6 +66,7 @@ class OrderAdapter(ABC):
     Upstream.CANCEL and Upstream.RECONCILE), created_at; and `kind`."""
 
     model: type
+    pricing_product: str = ""  # the markup rules' product ("rental": rentals' own rules first)
 
     @abstractmethod
     def lifetime_seconds(self, order) -> int:
@@ -110,6 +111,7 @@ class OrderAdapter(ABC):
                 provider_id=offer.provider_id,
                 country_id=offer.country_id,
                 service_id=offer.service_id,
+                product=self.pricing_product,
             )
             .price
         )

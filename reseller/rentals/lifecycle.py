@@ -24,7 +24,7 @@ from reseller.orders import money
 from reseller.orders.engine import HOLD_MARGIN
 from reseller.orders.errors import OrderAlreadyEnded, ProviderFailed
 from reseller.rentals.errors import NoRentalPricing, RenewalInProgress, RentalCannotCancel
-from reseller.rentals.purchase import HOUR, rent_candidates
+from reseller.rentals.purchase import HOUR, renewal_candidates
 from upstream.providers import client_for, http
 from upstream.providers.base import (
     BadResponse,
@@ -176,17 +176,7 @@ def rental_renew(*, rental: Rental, hours: int, request_key: str, wallet_id: int
     if existing is not None:
         return _settled(existing)
     _live(rental)
-    candidates = [
-        c
-        for c in rent_candidates(
-            customer_id=rental.customer_id,
-            country=rental.country,
-            service=rental.service,
-            hours=hours,
-            provider_slot=rental.provider.slot,
-        )
-        if c.offer.provider_id == rental.provider_id
-    ]
+    candidates = renewal_candidates(rental, hours)
     if not candidates:
         raise NoRentalPricing()
     quote = candidates[0].quote

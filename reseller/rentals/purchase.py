@@ -92,6 +92,7 @@ def rent_candidates(
 
 class RentalOrders(OrderAdapter):
     model = Rental
+    pricing_product = "rental"
 
     def lifetime_seconds(self, order) -> int:
         return order.hours * HOUR
@@ -134,20 +135,6 @@ class RentalOrders(OrderAdapter):
             cost_memo=f"rental #{order.pk} {order.service.code if order.service else 'full'}/{order.country_id}",
         )
 
-    def quote_again(self, order, candidate, cost_pkr: Decimal) -> Decimal:
-        offer = candidate.offer
-        return (
-            PriceBook.load(customer_id=order.customer_id)
-            .quote(
-                cost_pkr=cost_pkr,
-                provider_id=offer.provider_id,
-                country_id=order.country_id,
-                service_id=order.service_id,
-                product="rental",
-            )
-            .price
-        )
-
 
 ADAPTER = RentalOrders()
 
@@ -170,6 +157,21 @@ def rental_purchase(req: RentalRequest) -> Rental:
             raise PriceAboveLimit(min(c.quote.price for c in candidates))
         candidates = fitting
     return order_purchase(ADAPTER, req, candidates)
+
+
+def renewal_candidates(rental: Rental, hours: int) -> list[RentCandidate]:
+    """What renewing `rental` by `hours` can be bought from: its own provider only, priced now."""
+    return [
+        c
+        for c in rent_candidates(
+            customer_id=rental.customer_id,
+            country=rental.country,
+            service=rental.service,
+            hours=hours,
+            provider_slot=rental.provider.slot,
+        )
+        if c.offer.provider_id == rental.provider_id
+    ]
 
 
 def rental_for_customer(*, customer_id: int, rental_id: int) -> Rental:

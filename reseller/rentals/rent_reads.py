@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from reseller.models import Rental
-from reseller.rentals.purchase import rent_candidates
+from reseller.rentals.purchase import renewal_candidates, rent_candidates
 from upstream.models import Country, RentOffer, Service
 
 FULL = "full"  # SMS-Activate's code for the number for every service
@@ -59,17 +59,7 @@ def rent_catalogue(*, customer_id: int, country: Country, hours: int) -> list[Re
 def renewal_price(rental: Rental, hours: int) -> Decimal | None:
     """What renewing `rental` by `hours` costs now at its own provider (as rental_renew charges);
     None when that provider does not rent the period."""
-    found = [
-        c
-        for c in rent_candidates(
-            customer_id=rental.customer_id,
-            country=rental.country,
-            service=rental.service,
-            hours=hours,
-            provider_slot=rental.provider.slot,
-        )
-        if c.offer.provider_id == rental.provider_id
-    ]
+    found = renewal_candidates(rental, hours)
     return found[0].quote.price if found else None
 
 
