@@ -37,6 +37,7 @@ from upstream.providers.base import (
     RentState,
     RentStatus,
     UnknownActivation,
+    Unsupported,
 )
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ def rental_cancel(*, rental: Rental, reason: str = "cancelled by customer") -> R
         raise RentalCannotCancel()
     try:
         client_for(rental.provider).rent_set_status(rental.upstream_id, RentSetStatus.CANCEL)
-    except RentCannotCancel:
+    except (RentCannotCancel, Unsupported):
+        # Refused, or a protocol without a cancel (OTPGet's rental-handler.php): never refunded.
         raise RentalCannotCancel() from None
     except RentEnded:
         rental_apply_upstream(rental=rental, status=_ask(rental))

@@ -229,8 +229,8 @@ def test_otpget_rental_cannot_be_cancelled(or_provider, or_fake, customer_with_k
     the upstream's, so "cancel inside the window" cannot be refunded here. Our surfaces: a cancel
     action on rental-handler.php is an unknown action; SMS-Activate's setRentStatus 2 on this
     rental (the customer's rentals are one list) asks the upstream, whose client is Unsupported,
-    which our cancel reads as "the upstream could not be asked": SERVER_ERROR, nothing changed,
-    nothing refunded, the rental stays active (docs/rentals.md, setRentStatus)."""
+    which our cancel reads as a permanent refusal: CANT_CANCEL, nothing changed, nothing
+    refunded, the rental stays active (docs/rentals.md, setRentStatus)."""
     customer, key = customer_with_key(balance=str(START))
     rented = rh(key, "rentNumber", country_code="pk", provider="1", duration_hours="24")
     rental = Rental.objects.get(pk=int(rented["order_id"]))
@@ -238,7 +238,7 @@ def test_otpget_rental_cannot_be_cancelled(or_provider, or_fake, customer_with_k
     assert paid == START - rental.price
     unknown = rh(key, "cancelRental", rental_id=rented["order_id"])
     assert unknown["status"] == "400", unknown
-    error(sa(key, "setRentStatus", id=rental.pk, status="2"), "SERVER_ERROR")
+    error(sa(key, "setRentStatus", id=rental.pk, status="2"), "CANT_CANCEL")
     rental.refresh_from_db()
     assert rental.state == "active" and balance_of(customer) == paid
     assert [r.status for r in or_fake.rentals] == ["active"]
