@@ -208,10 +208,11 @@ class RentOffer(models.Model):
 
     class Meta:
         constraints = [
-            # NULLS NOT DISTINCT (PostgreSQL 15+): one full-rental row per (provider, country, hours) too,
-            # and catalogue sync's INSERT ... ON CONFLICT can name these four columns.
+            # One row per (provider, country, service, hours), and one full-rental row (service
+            # null) per (provider, country, hours): a partial index, which SQLite has too.
+            models.UniqueConstraint(fields=["provider", "country", "service", "hours"], name="rentoffer_unique"),
             models.UniqueConstraint(
-                fields=["provider", "country", "service", "hours"], name="rentoffer_unique", nulls_distinct=False
+                fields=["provider", "country", "hours"], condition=Q(service__isnull=True), name="rentoffer_full_unique"
             ),
         ]
         indexes = [models.Index(fields=["country", "service", "hours"], name="rentoffer_lookup_idx")]

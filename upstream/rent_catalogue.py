@@ -2,7 +2,7 @@
 
 Same rules as activation offers (upstream/services.py): the upstream is asked first, outside any
 transaction; the rows are written inside catalogue sync's transaction, only what changed (batched
-INSERT ... ON CONFLICT DO UPDATE), and this provider's rent offers missing from the reply get stock
+inserts and updates), and this provider's rent offers missing from the reply get stock
 0. Codes go through the mapping tables where the client has codes of its own (`native_codes`
 False); FULL_RENT is `service` null. A cost is rounded up to 4 places (never under-priced).
 """
@@ -87,6 +87,9 @@ def rent_offers_write(*, provider: Provider, native: bool, prices: list[RentPric
         )
     }
     changed = [key for key, value in wanted.items() if key not in existing or existing[key][1:] != value]
+    now = timezone.now()
+    # New rows inserted, changed ones updated by id (no ON CONFLICT: a full rental's null service
+    # is matched by a partial unique index, which ON CONFLICT cannot name on every database).
     RentOffer.objects.bulk_create(
         [
             RentOffer(
@@ -98,14 +101,20 @@ def rent_offers_write(*, provider: Provider, native: bool, prices: list[RentPric
                 stock=wanted[(country, service, hours)][1],
             )
             for country, service, hours in changed
+            if (country, service, hours) not in existing
         ],
-        update_conflicts=True,
-        unique_fields=["provider", "country", "service", "hours"],
-        update_fields=["cost", "stock", "updated_at"],
+        batch_size=BATCH_SIZE,
+    )
+    RentOffer.objects.bulk_update(
+        [
+            RentOffer(pk=existing[key][0], cost=wanted[key][0], stock=wanted[key][1], updated_at=now)
+            for key in changed
+            if key in existing
+        ],
+        ["cost", "stock", "updated_at"],
         batch_size=BATCH_SIZE,
     )
     gone = [pk for key, (pk, _, stock) in existing.items() if key not in wanted and stock != 0]
-    now = timezone.now()
     for start in range(0, len(gone), BATCH_SIZE):
         RentOffer.objects.filter(pk__in=gone[start : start + BATCH_SIZE]).update(stock=0, updated_at=now)
     created = sum(1 for key in changed if key not in existing)

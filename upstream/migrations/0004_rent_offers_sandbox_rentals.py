@@ -25,7 +25,14 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['country', 'service', 'hours'], name='rentoffer_lookup_idx')],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'country', 'service', 'hours'), name='rentoffer_unique', nulls_distinct=False)],
+                'constraints': [
+                    models.UniqueConstraint(fields=('provider', 'country', 'service', 'hours'), name='rentoffer_unique'),
+                    models.UniqueConstraint(
+                        condition=models.Q(('service__isnull', True)),
+                        fields=('provider', 'country', 'hours'),
+                        name='rentoffer_full_unique',
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
