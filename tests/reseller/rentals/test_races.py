@@ -102,3 +102,36 @@ def test_cancel_expiry_and_an_sms_end_a_rental_once(renting, customer_with_key, 
     assert sum(r[1] for r in results if r[0] == "expire") <= 1
     report = ledger_verify()
     assert report.ok, report.render()
+
+
+def test_50_concurrent_rent_number_requests_over_http_on_a_balance_for_7(customer_with_key):
+    """The same race through rental-handler.php's rentNumber, a test client per thread."""
+    import json
+
+    from django.test import Client
+
+    from reseller.rentals.servers import rental_server_set
+    from upstream.models import Provider
+    from upstream.services import catalogue_sync
+
+    provider = Provider.objects.create(slot=1, protocol="sandbox", name="sandbox")
+    catalogue_sync(provider=provider)
+    rental_server_set(server=1, provider=provider)
+    params = {"action": "rentNumber", "country_code": "in", "provider": "1", "duration_hours": "24"}
+    rich, rich_key = customer_with_key(balance="100000.00")
+    first = json.loads(Client().get("/stubs/rental-handler.php", {"api_key": rich_key, **params}).content)
+    price = Decimal(first["price_paid"])
+    poor, key = customer_with_key(balance=str(price * 7))
+
+    def work(_):
+        try:
+            return json.loads(Client().get("/stubs/rental-handler.php", {"api_key": key, **params}).content)["status"]
+        finally:
+            connection.close()
+
+    results = run_concurrently(50, work)
+    assert results.count("200") == 7 and results.count("402") == 43, results
+    assert balance_of(poor) == Decimal("0.00")
+    assert Rental.objects.filter(customer=poor, state="active").count() == 7
+    report = ledger_verify()
+    assert report.ok, report.render()
