@@ -11,8 +11,8 @@ from django.conf import settings
 
 from reseller.models import Activation, OrderKind
 from reseller.orders.engine import OrderAdapter, order_purchase
-from reseller.orders.errors import NoNumbers, OrderNotFound, PriceAboveLimit, UnknownProviderSlot
-from reseller.orders.routing import Candidate, candidates_for
+from reseller.orders.errors import NoNumbers, OrderNotFound, UnknownProviderSlot
+from reseller.orders.routing import Candidate, candidates_for, within_limit
 from upstream.models import Country, Service
 from upstream.providers import client_for
 from upstream.providers.base import BuyRequest, Purchase
@@ -119,12 +119,7 @@ def activation_purchase(req: PurchaseRequest) -> Activation:
     candidates = purchase_candidates(req)
     if not candidates:
         raise NoNumbers()
-    if req.max_price is not None:
-        fitting = [c for c in candidates if c.quote.price <= req.max_price]
-        if not fitting:
-            raise PriceAboveLimit(min(c.quote.price for c in candidates))
-        candidates = fitting
-    return order_purchase(ADAPTER, req, candidates)
+    return order_purchase(ADAPTER, req, within_limit(candidates, req.max_price))
 
 
 def activation_for_customer(*, customer_id: int, activation_id: int, kind: str = OrderKind.ACTIVATION) -> Activation:

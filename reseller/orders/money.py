@@ -58,6 +58,32 @@ def refund(order, *, reason: str) -> None:
     hold_release(hold=Hold.objects.get(pk=order.hold_id), reason=reason)
 
 
+def refund_paid(order, *, memo: str) -> None:
+    """Give a paid order's price back (refunds -> wallet) and book the upstream's refund to us
+    (upstream cost -> provider float), once each: for orders paid up front (rentals), whose
+    cancel the upstream refunded."""
+    wallet_id = Hold.objects.values_list("account_id", flat=True).get(pk=order.hold_id)
+    transfer_post(
+        source=system_account(LedgerAccount.Kind.REFUNDS),
+        destination=LedgerAccount(pk=wallet_id),
+        amount=order.price,
+        kind=Transfer.Kind.REFUND,
+        key=key(order, "refund"),
+        memo=memo,
+        order=ref(order),
+    )
+    if order.cost_pkr:
+        transfer_post(
+            source=system_account(LedgerAccount.Kind.UPSTREAM_COST),
+            destination=provider_float(order.provider),
+            amount=order.cost_pkr,
+            kind=Transfer.Kind.UPSTREAM_REFUND,
+            key=key(order, "upstream-refund"),
+            memo=memo,
+            order=ref(order),
+        )
+
+
 def book_loss(*, provider, amount: Decimal | None, key: str, memo: str, order: OrderRef | None = None) -> None:
     """The upstream charged us for a number no customer paid for (`order`: the order it
     belonged to, where known)."""

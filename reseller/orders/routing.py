@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from billing.pricing import PriceBook, Quote
-from reseller.orders.errors import ProviderFailed
+from reseller.orders.errors import PriceAboveLimit, ProviderFailed
 from upstream.health import circuit_open
 from upstream.models import Offer
 from upstream.selectors import offers_for, upstream_codes
@@ -83,3 +83,14 @@ def candidates_for(
         )
     )
     return found
+
+
+def within_limit(candidates: list, max_price) -> list:
+    """The candidates a customer's price limit (`maxPrice`, PKR) allows; all of them without one.
+    PriceAboveLimit (with the cheapest price) when none fits."""
+    if max_price is None:
+        return candidates
+    fitting = [c for c in candidates if c.quote.price <= max_price]
+    if not fitting:
+        raise PriceAboveLimit(min(c.quote.price for c in candidates))
+    return fitting

@@ -7,7 +7,6 @@ rental. A cancel is refunded only when the upstream refunds us: the upstream cal
 outside any transaction, and its refusal is the customer's refusal.
 """
 
-import hashlib
 import logging
 import time
 from datetime import timedelta
@@ -16,8 +15,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.models import Hold, LedgerAccount, Transfer
-from billing.services import hold_release, system_account, transfer_post, wallet_hold
+from billing.models import Hold, LedgerAccount
+from billing.services import hold_release, wallet_hold
 from reseller.activations.lifecycle import extract_code
 from reseller.models import Rental, RentalRenewal, RentalSms
 from reseller.orders import money
@@ -39,6 +38,7 @@ from upstream.providers.base import (
     UnknownActivation,
     Unsupported,
 )
+from upstream.providers.rent_sms import sms_digest
 
 log = logging.getLogger(__name__)
 State = Rental.State
@@ -61,41 +61,13 @@ def _live(rental: Rental) -> None:
         raise OrderAlreadyEnded(rental.state)
 
 
-# --- money of a refund --------------------------------------------------------------------------
-
-
-def _refund_paid(rental: Rental, *, memo: str) -> None:
-    """Give a paid rental's price back (refunds -> wallet) and book the upstream's refund to us
-    (upstream cost -> provider float): both named by the rental, once each."""
-    wallet_id = Hold.objects.values_list("account_id", flat=True).get(pk=rental.hold_id)
-    transfer_post(
-        source=system_account(LedgerAccount.Kind.REFUNDS),
-        destination=LedgerAccount(pk=wallet_id),
-        amount=rental.price,
-        kind=Transfer.Kind.REFUND,
-        key=money.key(rental, "refund"),
-        memo=memo,
-        order=money.ref(rental),
-    )
-    if rental.cost_pkr:
-        transfer_post(
-            source=system_account(LedgerAccount.Kind.UPSTREAM_COST),
-            destination=money.provider_float(rental.provider),
-            amount=rental.cost_pkr,
-            kind=Transfer.Kind.UPSTREAM_REFUND,
-            key=money.key(rental, "upstream-refund"),
-            memo=memo,
-            order=money.ref(rental),
-        )
-
-
 def _end_refunded(rental: Rental, *, reason: str) -> bool:
     with transaction.atomic():
         won = Rental.objects.filter(pk=rental.pk, state=State.ACTIVE).update(
             state=State.CANCELLED, ended_at=timezone.now(), end_reason=reason[:200], upstream_pending=""
         )
         if won:
-            _refund_paid(rental, memo=f"rental #{rental.pk}: {reason}")
+            money.refund_paid(rental, memo=f"rental #{rental.pk}: {reason}")
     rental.refresh_from_db()
     return bool(won)
 
@@ -281,8 +253,9 @@ def _ask(rental: Rental) -> RentStatus | None:
         return None
 
 
-def sms_digest(sms: RentSms) -> str:
-    return sms.sms_id or hashlib.sha256(f"{sms.received_at}|{sms.sender}|{sms.text}".encode()).hexdigest()[:40]
+def sms_id_of(sms: RentSms) -> str:
+    """The SMS's id at the upstream, or (a client that gave none) the rent clients' own digest."""
+    return sms.sms_id or sms_digest(str(sms.received_at), sms.sender or "", sms.text or "")
 
 
 def rental_apply_upstream(*, rental: Rental, status: RentStatus | None) -> int:
@@ -294,7 +267,7 @@ def rental_apply_upstream(*, rental: Rental, status: RentStatus | None) -> int:
     rows = [
         RentalSms(
             rental=rental,
-            sms_id=sms_digest(sms)[:100],
+            sms_id=sms_id_of(sms)[:100],
             sender=(sms.sender or "")[:64],
             text=sms.text or "",
             code=extract_code(sms.code, sms.text),
@@ -349,13 +322,10 @@ def rentals_expire_due(*, now=None, batch_size: int = 500) -> int:
     """Active rentals past their period end `expired` (paid up front: no money moves); a purchase
     stuck `requesting` past its deadline becomes an unknown outcome (its hold released)."""
     now = now or timezone.now()
-    expired = 0
-    for pk in list(
-        Rental.objects.filter(state=State.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:batch_size]
-    ):
-        expired += Rental.objects.filter(pk=pk, state=State.ACTIVE, expires_at__lte=now).update(
-            state=State.EXPIRED, ended_at=now, end_reason="period over"
-        )
+    due = Rental.objects.filter(state=State.ACTIVE, expires_at__lte=now)
+    batch = list(due.values_list("pk", flat=True)[:batch_size])
+    # One conditional UPDATE: a row another actor ended meanwhile no longer matches.
+    expired = due.filter(pk__in=batch).update(state=State.EXPIRED, ended_at=now, end_reason="period over")
     stuck_before = now - timedelta(seconds=settings.PURCHASE_DEADLINE_SECONDS + settings.PURCHASE_STUCK_GRACE_SECONDS)
     for rental in Rental.objects.filter(state=State.REQUESTING, created_at__lte=stuck_before)[:batch_size]:
         with transaction.atomic():

@@ -12,7 +12,8 @@ from billing.pricing import PriceBook, Quote
 from reseller.models import Rental
 from reseller.orders import money
 from reseller.orders.engine import OrderAdapter, order_purchase
-from reseller.orders.errors import OrderNotFound, PriceAboveLimit
+from reseller.orders.errors import OrderNotFound
+from reseller.orders.routing import within_limit
 from reseller.rentals.errors import NoRentalPricing
 from upstream.health import circuit_open
 from upstream.models import Country, Service
@@ -151,12 +152,7 @@ def rental_purchase(req: RentalRequest) -> Rental:
     )
     if not candidates:
         raise NoRentalPricing()
-    if req.max_price is not None:
-        fitting = [c for c in candidates if c.quote.price <= req.max_price]
-        if not fitting:
-            raise PriceAboveLimit(min(c.quote.price for c in candidates))
-        candidates = fitting
-    return order_purchase(ADAPTER, req, candidates)
+    return order_purchase(ADAPTER, req, within_limit(candidates, req.max_price))
 
 
 def renewal_candidates(rental: Rental, hours: int) -> list[RentCandidate]:
