@@ -128,12 +128,11 @@ def rental_forward_upstream(*, rental_id: int) -> str:
         token = client_for(rental.provider).rent_set_status(rental.upstream_id, RentSetStatus.FINISH)
     except (RentEnded, UnknownActivation) as exc:
         token = f"already ended upstream ({exc.raw})"
+    except Unsupported:
+        token = "not in this upstream's protocol: it ends by itself"
     except ProviderError as exc:
-        if exc.raw == "UNSUPPORTED":
-            token = "not in this upstream's protocol: it ends by itself"
-        else:
-            log.info("finish of rental %s failed: %r", rental_id, exc)
-            return "retry later"
+        log.info("finish of rental %s failed: %r", rental_id, exc)
+        return "retry later"
     Rental.objects.filter(pk=rental_id, upstream_pending=Pending.FINISH).update(upstream_pending="")
     return token
 
