@@ -220,10 +220,10 @@ class MarkupRule(models.Model):
     )
     product = models.CharField(
         max_length=16,
-        choices=[("", "every product"), ("rental", "rentals only")],
+        choices=[("", "every product"), ("rental", "rentals only"), ("email", "e-mails only")],
         blank=True,
         default="",
-        help_text="rentals only: prices rentals apart; a rental uses a matching rental rule before any other",
+        help_text="rentals or e-mails only: prices that product apart; its orders use a matching rule of it first",
     )
     enabled = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True)

@@ -268,7 +268,7 @@ def _checked_cost(cost_pkr: object) -> Decimal:
 
 
 # Products a rule may be limited to (MarkupRule.product); "" is every product.
-RULE_PRODUCTS = ("rental",)
+RULE_PRODUCTS = ("rental", "email")
 
 
 class PriceBook:

@@ -1,5 +1,5 @@
-"""Orders. Activations and cheap numbers (one table, told apart by `kind`); rentals and
-e-mails in later issues. The order core that buys and settles any kind: reseller/orders/.
+"""Orders. Activations and cheap numbers (one table, told apart by `kind`); rentals; e-mails.
+The order core that buys and settles any kind: reseller/orders/.
 
 An activation's life (docs/activations.md):
 
@@ -28,6 +28,7 @@ class OrderKind(models.TextChoices):
     CHEAP = "cheap", "cheap number (cheap_handler.php)"
     RENTAL = "rental", "rental (rental-handler.php, handler_api.php rent actions)"
     RENEWAL = "renewal", "rental renewal"
+    EMAIL = "email", "e-mail (email_handler.php)"
 
 
 class CheapServer(models.Model):
@@ -380,3 +381,115 @@ class RentalSms(models.Model):
 
     def __str__(self) -> str:
         return f"sms #{self.pk} of rental {self.rental_id}"
+
+
+class EmailServer(models.Model):
+    """email_handler.php's `server` ("Server 1": services on a domain; "Server 2": domains):
+    which provider slot serves it (`manage.py email_server_set --server N --slot S`)."""
+
+    SERVERS = (1, 2)
+
+    server = models.PositiveSmallIntegerField(unique=True, choices=[(1, "Server 1"), (2, "Server 2")])
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="+")
+    enabled = models.BooleanField(default=True, help_text="off: the server answers 503 disabled")
+    lifetime_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="shorter than the upstream's (20 minutes) if set"
+    )
+
+    class Meta:
+        ordering = ["server"]
+        constraints = [models.CheckConstraint(condition=Q(server__in=(1, 2)), name="email_server_valid")]
+
+    def __str__(self) -> str:
+        return f"e-mail server {self.server} -> provider slot {self.provider.slot}"
+
+
+class EmailOrder(models.Model):
+    """A mailbox bought for one site, until its first letter (docs/emails.md). Held at purchase,
+    charged when a letter with a code arrives, refunded in full when it ends without one.
+
+        requesting --bought--> active --letter--> received (charged)
+            |                    +--cancel--> cancelled (refunded)
+            |                    +--no letter in its lifetime--> expired (refunded)
+            +--upstream error--> failed (hold released)
+            +--timeout--------> unknown (hold released; reconciled)
+    """
+
+    class State(models.TextChoices):
+        REQUESTING = "requesting", "requesting"
+        ACTIVE = "active", "waiting for a letter"
+        RECEIVED = "received", "letter received (charged)"
+        CANCELLED = "cancelled", "cancelled (refunded)"
+        EXPIRED = "expired", "expired (refunded)"
+        FAILED = "failed", "purchase failed"
+        UNKNOWN = "unknown", "unknown outcome"
+
+    LIVE_STATES = (State.REQUESTING, State.ACTIVE)
+    ENDED_STATES = (State.RECEIVED, State.CANCELLED, State.EXPIRED, State.FAILED, State.UNKNOWN)
+
+    class Upstream(models.TextChoices):
+        NONE = "", "nothing pending"
+        CANCEL = "cancel", "cancel"
+        RECONCILE = "reconcile", "find the mailbox of an unknown outcome"
+
+    kind = OrderKind.EMAIL  # not a column: every row is an e-mail order
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="email_orders")
+    provider = models.ForeignKey("upstream.Provider", on_delete=models.PROTECT, related_name="email_orders")
+    server = models.PositiveSmallIntegerField(help_text="email_handler.php `server` (1, 2)")
+    service = models.ForeignKey(
+        "upstream.EmailService",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Server 1's service_id; empty on Server 2",
+    )
+    domain = models.CharField(max_length=100)
+    site = models.CharField(max_length=200, blank=True, help_text="the site that will write")
+    upstream_service = models.CharField(max_length=64, blank=True, help_text="the upstream's service code, if any")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTING)
+    email = models.CharField(max_length=254, blank=True)
+    upstream_id = models.CharField(max_length=100, blank=True)
+    price = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, help_text="sell price, PKR")
+    cost = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True, help_text="provider currency")
+    cost_pkr = models.DecimalField(max_digits=MAX_DIGITS, decimal_places=PKR_PLACES, null=True, blank=True)
+    hold = models.OneToOneField("billing.Hold", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    lifetime_seconds = models.PositiveIntegerField(help_text="how long it waits for a letter")
+    upstream_pending = models.CharField(max_length=10, choices=Upstream.choices, blank=True, default="")
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["provider", "state"], name="email_provider_state_idx"),
+            models.Index(fields=["expires_at"], condition=Q(state="active"), name="email_live_expiry_idx"),
+            models.Index(fields=["customer", "-id"], name="email_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"e-mail #{self.pk} {self.email or '-'} ({self.state})"
+
+
+class EmailLetter(models.Model):
+    """A letter an e-mail order received (code, whole text, sender, time)."""
+
+    order = models.ForeignKey(EmailOrder, on_delete=models.CASCADE, related_name="letters")
+    letter_id = models.CharField(max_length=100, help_text="the upstream's id, or a digest of the text")
+    sender = models.CharField(max_length=254, blank=True)
+    text = models.TextField()
+    code = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True, help_text="as the upstream dates it")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["order", "letter_id"], name="email_letter_unique")]
+
+    def __str__(self) -> str:
+        return f"letter #{self.pk} of e-mail {self.order_id}"

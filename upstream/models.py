@@ -58,6 +58,8 @@ class Provider(models.Model):
         OTPGET_CHEAP = "otpget-cheap", "OTPGet-compatible cheap numbers (cheap_handler.php)"
         OTPGET_RENTAL = "otpget-rental", "OTPGet-compatible rentals (rental-handler.php)"
         SANDBOX = "sandbox", "sandbox (in-process demo)"
+        KOPEECHKA = "kopeechka", "Kopeechka-style e-mail activations (api 2.0)"
+        OTPGET_EMAIL = "otpget-email", "OTPGet-compatible e-mails (email_handler.php)"
 
     slot = models.PositiveSmallIntegerField(
         unique=True, validators=[MinValueValidator(1), MaxValueValidator(6)], help_text="1-6 (OTPGet's `type`)"
@@ -245,3 +247,64 @@ class SandboxRental(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["provider", "status"], name="sandboxrental_provider_idx")]
+
+
+class EmailService(models.Model):
+    """A service of email_handler.php's Server 1 (`service_id`, OTPGet's table): the site whose
+    letter the mailbox waits for. Seeded from upstream/data/email_services.csv."""
+
+    code = models.CharField(max_length=32, unique=True, help_text="OTPGet's service_id, e.g. ig")
+    name = models.CharField(max_length=100)
+    site = models.CharField(max_length=200, blank=True, help_text="the site that writes (instagram.com); empty: any")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+
+class EmailOffer(models.Model):
+    """What one provider sells of one mailbox domain: for any site (`service` empty: Kopeechka's
+    per-domain zones, OTPGet's Server 2) or for one of its services (OTPGet's Server 1)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="email_offers")
+    domain = models.CharField(max_length=100)
+    service = models.CharField(max_length=64, blank=True, help_text="the upstream's service code; empty: any site")
+    name = models.CharField(max_length=100, blank=True, help_text="the upstream's service name")
+    cost = models.DecimalField(max_digits=18, decimal_places=4, help_text="in the provider's currency")
+    stock = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "domain", "service"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "domain", "service"], name="emailoffer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.domain}/{self.service or '*'} {self.cost} x{self.stock}"
+
+
+class SandboxEmail(models.Model):
+    """An e-mail order at the in-process sandbox upstream (upstream/providers/sandbox_email.py)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting"
+        RECEIVED = "received"
+        CANCELLED = "cancelled"
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sandbox_emails")
+    domain = models.CharField(max_length=100)
+    site = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=254)
+    cost = models.DecimalField(max_digits=18, decimal_places=4)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    letter_due_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    order_ref = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "status"], name="sandboxemail_provider_idx")]

@@ -89,6 +89,14 @@ class OrderAdapter(ABC):
         """The kind's own columns phase 3 sets on success, besides state, upstream id,
         phone, cost and expiry."""
 
+    def bought_fields(self, bought) -> dict:
+        """The columns naming what was bought (an activation's phone; an e-mail's address)."""
+        return {"phone": bought.phone}
+
+    def cancel_bought(self, order, candidate: Candidate, upstream_id: str) -> None:
+        """Give a bought number back upstream (the price changed beyond the customer's balance)."""
+        client_for(candidate.offer.provider).set_status(upstream_id, SetStatus.CANCEL)
+
     def retargeted(self, order, candidate: Candidate) -> dict:
         """The kind's own columns that follow the order to the next candidate."""
         return {}
@@ -261,7 +269,7 @@ def _record(adapter: OrderAdapter, order, candidate: Candidate, bought: Purchase
     now = timezone.now()
     fields = {
         "state": State.ACTIVE,
-        "phone": bought.phone,
+        **adapter.bought_fields(bought),
         "upstream_id": bought.upstream_id,
         "cost": cost,
         "cost_pkr": cost_pkr,
@@ -290,7 +298,7 @@ def _record(adapter: OrderAdapter, order, candidate: Candidate, bought: Purchase
         with transaction.atomic():
             money.refund(order, reason="purchase outcome unknown (late answer)")
             adapter.model.objects.filter(pk=order.pk, state=State.UNKNOWN, upstream_id="").update(
-                upstream_id=bought.upstream_id, phone=bought.phone
+                upstream_id=bought.upstream_id, **adapter.bought_fields(bought)
             )
         raise ProviderFailed(provider.slot, "TIMEOUT") from None
     except _CannotCover:
@@ -305,7 +313,7 @@ def _price_changed(adapter: OrderAdapter, order, candidate: Candidate, bought: P
     Upstream = adapter.model.Upstream
     pending = ""
     try:
-        client_for(candidate.offer.provider).set_status(bought.upstream_id, SetStatus.CANCEL)
+        adapter.cancel_bought(order, candidate, bought.upstream_id)
     except ProviderError as exc:
         # The number may stay billed upstream: the reconciliation of cancelled orders books it.
         log.warning("%s %s: cancel after price change failed: %r", order.kind, order.pk, exc)

@@ -18,7 +18,7 @@ from reseller.rentals.errors import NoRentalPricing
 from upstream.health import circuit_open
 from upstream.models import Country, Service
 from upstream.providers import client_for
-from upstream.providers.base import FULL_RENT, Rented, RentRequest
+from upstream.providers.base import FULL_RENT, Rented, RentRequest, RentSetStatus
 from upstream.selectors import rent_offers_for, upstream_codes
 
 ORDER_REF_PREFIX = "rnt"
@@ -128,6 +128,9 @@ class RentalOrders(OrderAdapter):
         if bought.ends_at is not None:
             fields["expires_at"] = min(bought.ends_at, now + timedelta(seconds=order.hours * HOUR))
         return fields
+
+    def cancel_bought(self, order, candidate: RentCandidate, upstream_id: str) -> None:
+        client_for(candidate.offer.provider).rent_set_status(upstream_id, RentSetStatus.CANCEL)
 
     def settle(self, order) -> None:
         money.charge(

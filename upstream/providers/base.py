@@ -272,6 +272,76 @@ class RentStatus:
     raw: str = ""
 
 
+# --- e-mails ---------------------------------------------------------------------
+# An e-mail order is a mailbox reserved for a site, living until its first letter (or ~20
+# minutes). Protocols that sell mailboxes implement the `email_*` methods (`supports_email`).
+
+ANY_SITE = ""  # EmailPrice.service: a price per mailbox domain, whatever the site
+
+
+class EmailEnded(ProviderError):
+    """The e-mail order is over upstream: cancelled or expired (Kopeechka `ACTIVATION_CANCELED`,
+    OTPGet e-mail status 300)."""
+
+
+class EmailState(enum.StrEnum):
+    WAITING = "waiting"  # no letter yet (Kopeechka WAIT_LINK, OTPGet 202)
+    RECEIVED = "received"  # a letter came (it stays readable)
+    CANCELLED = "cancelled"  # over without a letter: cancelled or expired (refunded upstream)
+
+
+@dataclass(frozen=True)
+class EmailPrice:
+    domain: str  # the mailbox domain: gmail.com, mail.com, ...
+    service: str  # ANY_SITE: this domain for any site; else the upstream's service code (OTPGet Server 1)
+    cost: Decimal  # provider currency
+    count: int
+    name: str = ""  # the service's name where the upstream gives one
+
+
+@dataclass(frozen=True)
+class EmailRequest:
+    domain: str
+    site: str = ""  # the site that will write (Kopeechka `site`, OTPGet Server 2 `site`)
+    service: str = ""  # the upstream's service code (OTPGet Server 1 `service_id`); "" none
+    max_price: Decimal | None = None  # provider currency, where the protocol accepts it
+    order_ref: str = ""
+
+
+@dataclass(frozen=True)
+class EmailBought:
+    upstream_id: str
+    email: str
+    cost: Decimal | None = None  # provider currency, when the upstream tells
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class EmailLetter:
+    letter_id: str  # stable per order: the upstream's id, else a digest of the text
+    text: str  # the whole letter as the upstream gives it
+    code: str | None = None  # the code in it, where one was found
+    sender: str = ""
+    received_at: datetime | None = None  # as the upstream dates it (aware), when it does
+
+
+@dataclass(frozen=True)
+class EmailStatus:
+    state: EmailState
+    letters: tuple[EmailLetter, ...] = ()
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class EmailCancelled:
+    """What a cancel did upstream: `refunded` (no letter came), or the letters that came first
+    (then it was not cancelled: the order is paid, OTPGet "returns the code")."""
+
+    refunded: bool
+    letters: tuple[EmailLetter, ...] = ()
+    raw: str = ""
+
+
 # --- the interface ---------------------------------------------------------------
 
 
@@ -348,6 +418,28 @@ class ProviderClient(ABC):
         """Every live rental of the account (`ends_at` None where the upstream's list omits it)."""
         raise Unsupported()
 
+    # --- e-mails (only where supports_email) ---
+
+    supports_email: bool = False
+
+    def email_prices(self) -> list[EmailPrice]:
+        """Every mailbox domain (and, where the protocol prices per service, every service on it)
+        with its cost and stock."""
+        raise Unsupported()
+
+    def email_buy(self, request: EmailRequest) -> EmailBought:
+        """Reserve a mailbox. NoNumbers (out of stock), ProviderNoBalance, ProviderError."""
+        raise Unsupported()
+
+    def email_status(self, upstream_id: str) -> EmailStatus:
+        """The order's state and every letter so far. UnknownActivation for an id it does not know."""
+        raise Unsupported()
+
+    def email_cancel(self, upstream_id: str) -> EmailCancelled:
+        """Cancel (refund) an order without a letter. EmailEnded when it is over already,
+        UnknownActivation for an unknown id."""
+        raise Unsupported()
+
 
 CLIENTS: dict[str, str] = {
     "smsactivate": "upstream.providers.sms_activate.SmsActivateClient",
@@ -358,6 +450,8 @@ CLIENTS: dict[str, str] = {
     "otpget-cheap": "upstream.providers.otpget_cheap.OtpGetCheapClient",
     "otpget-rental": "upstream.providers.otpget_rental.OtpGetRentalClient",
     "sandbox": "upstream.providers.sandbox.SandboxClient",
+    "kopeechka": "upstream.providers.kopeechka.KopeechkaClient",
+    "otpget-email": "upstream.providers.otpget_email.OtpGetEmailClient",
 }
 
 
