@@ -482,6 +482,7 @@ class EmailLetter(models.Model):
     order = models.ForeignKey(EmailOrder, on_delete=models.CASCADE, related_name="letters")
     letter_id = models.CharField(max_length=100, help_text="the upstream's id, or a digest of the text")
     sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
     text = models.TextField()
     code = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(null=True, blank=True, help_text="as the upstream dates it")

@@ -28,6 +28,7 @@ from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.otpget_rental import config_check as otpget_rental_config_check
 from upstream.providers.sandbox import parse_config
 from upstream.providers.sms_activate import SmsActivateClient
+from upstream.email_catalogue import email_offers_write, email_prices_fetch
 from upstream.rent_catalogue import rent_offers_write, rent_prices_fetch
 
 log = logging.getLogger(__name__)
@@ -225,8 +226,28 @@ class SyncResult:
     rent_offers_zeroed: int = 0
     rent_entries_skipped: int = 0
     rent_error: str = ""
+    # E-mail offers (upstream/email_catalogue.py), likewise.
+    emails: bool = False
+    email_offers_created: int = 0
+    email_offers_updated: int = 0
+    email_offers_unchanged: int = 0
+    email_offers_zeroed: int = 0
+    email_entries_skipped: int = 0
+    email_error: str = ""
 
     def summary(self) -> str:
+        text = self._activation_summary()
+        if self.email_error:
+            text = f"{text}; e-mail prices failed ({self.email_error}), e-mail offers kept"
+        elif self.emails:
+            text = (
+                f"{text}; e-mail offers: {self.email_offers_created} new, {self.email_offers_updated} updated, "
+                f"{self.email_offers_unchanged} unchanged, {self.email_offers_zeroed} out of stock, "
+                f"{self.email_entries_skipped} skipped"
+            )
+        return text
+
+    def _activation_summary(self) -> str:
         text = (
             f"slot {self.provider_slot}: {self.offers_created} new offers, {self.offers_updated} updated, "
             f"{self.offers_unchanged} unchanged, {self.offers_zeroed} out of stock; "
@@ -270,6 +291,9 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     rent = rent_prices_fetch(client)
     if rent is not None:
         say(f"{len(rent.prices)} rent price entries" if rent.prices is not None else f"rent prices: {rent.error}")
+    mail = email_prices_fetch(client)
+    if mail is not None:
+        say(f"{len(mail.prices)} e-mail price entries" if mail.prices is not None else f"e-mail prices: {mail.error}")
     try:
         balance = client.balance()
     except ProviderError as exc:
@@ -297,6 +321,9 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         rents = {}
         if rent is not None and rent.prices is not None:
             rents = rent_offers_write(provider=provider, native=client.native_codes, prices=rent.prices)
+        mails = {}
+        if mail is not None and mail.prices is not None:
+            mails = email_offers_write(provider=provider, prices=mail.prices)
         checked_at = timezone.now()
         if balance is not None:
             balance = Decimal(balance).quantize(Decimal("0.0001"))
@@ -323,6 +350,10 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         rent_error=rent.error if rent is not None else "",
         **{f"rent_offers_{key}": rents[key] for key in ("created", "updated", "unchanged", "zeroed") if rents},
         rent_entries_skipped=rents.get("skipped", 0),
+        emails=bool(mails),
+        email_error=mail.error if mail is not None else "",
+        **{f"email_offers_{key}": mails[key] for key in ("created", "updated", "unchanged", "zeroed") if mails},
+        email_entries_skipped=mails.get("skipped", 0),
     )
 
 

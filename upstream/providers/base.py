@@ -323,6 +323,7 @@ class EmailLetter:
     code: str | None = None  # the code in it, where one was found
     sender: str = ""
     received_at: datetime | None = None  # as the upstream dates it (aware), when it does
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -421,6 +422,7 @@ class ProviderClient(ABC):
     # --- e-mails (only where supports_email) ---
 
     supports_email: bool = False
+    email_lifetime_seconds: int = 1200  # how long the upstream keeps a mailbox waiting (Kopeechka: 20 minutes)
 
     def email_prices(self) -> list[EmailPrice]:
         """Every mailbox domain (and, where the protocol prices per service, every service on it)
