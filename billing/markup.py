@@ -82,7 +82,7 @@ def markup_set(
     product: str = "",
 ) -> MarkupRule:
     """Create or update the one rule of exactly this scope and these targets, and enable it.
-    `product` "rental" makes a rule for rentals only (they are priced by it first).
+    `product` "rental" / "email" makes a rule for rentals / e-mails only (they are priced by it first).
 
     Idempotent: the rule is found by (scope, provider, country, service, customer), so running
     it twice leaves one rule. A value left as None keeps the rule's current value (the model's

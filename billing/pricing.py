@@ -162,7 +162,7 @@ class _Rule:
     round_to: Decimal
     label: str
     rank: tuple[int, int, int, int]  # (product named, scope rank, targets named, id): the highest wins
-    product: str = ""  # "" every product; "rental": rentals only
+    product: str = ""  # "" every product; "rental" / "email": that product only
 
     @classmethod
     def from_values(cls, row: dict) -> "_Rule":
@@ -307,7 +307,7 @@ class PriceBook:
         self, *, provider_id: int, country_id: int, service_id: int | None, product_: str = ""
     ) -> _Rule | None:
         """The best rule for an order of `product_` ("" or "activation": the general rules only;
-        "rental": rental rules first, where one matches, else the general ones)."""
+        "rental" / "email": that product's rules first, where one matches, else the general ones)."""
         best = None
         products = ("", product_) if product_ in RULE_PRODUCTS else ("",)
         for key in product((provider_id, None), (country_id, None), (service_id, None), products):

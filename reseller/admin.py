@@ -7,6 +7,9 @@ from accounts.admin_forms import ReadOnlyAdmin, action_with_form
 from reseller.models import (
     Activation,
     CheapServer,
+    EmailLetter,
+    EmailOrder,
+    EmailServer,
     PurchaseAttempt,
     Rental,
     RentalRenewal,
@@ -174,3 +177,77 @@ class RentalServerAdmin(admin.ModelAdmin):
 
     list_display = ("server", "provider", "enabled")
     list_editable = ("enabled",)
+
+
+# --- e-mails -------------------------------------------------------------------------------------
+
+MONEY_COLUMNS = ("created_at", "kind", "amount", "source", "destination", "memo")
+
+
+class EmailLetterInline(admin.TabularInline):
+    model = EmailLetter
+    fields = ("received_at", "sender", "subject", "code", "text", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EmailOrder)
+class EmailOrderAdmin(ReadOnlyAdmin):
+    """E-mail orders with their letters and money; changed only by the lifecycle services."""
+
+    list_display = (
+        "id",
+        "created_at",
+        "customer",
+        "state",
+        "server",
+        "provider",
+        "domain",
+        "service",
+        "email",
+        "price",
+        "cost_pkr",
+        "expires_at",
+        "upstream_pending",
+    )
+    list_filter = ("state", "server", "provider", "domain", "upstream_pending")
+    search_fields = ("=id", "email", "upstream_id", "customer__username", "site")
+    list_select_related = ("customer", "provider", "service")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("customer",)
+    readonly_fields = ("money", "attempts")
+    inlines = (EmailLetterInline,)
+
+    @admin.display(description="money (every ledger transfer of this order)")
+    def money(self, obj):
+        from billing.models import Transfer
+
+        rows = Transfer.objects.filter(order_kind=obj.kind, order_pk=obj.pk).select_related("source", "destination")
+        body = format_html_join(
+            "",
+            "<tr>{}</tr>",
+            ((format_html_join("", "<td>{}</td>", ((getattr(t, c),) for c in MONEY_COLUMNS)),) for t in rows),
+        )
+        head = format_html_join("", "<th>{}</th>", ((c,) for c in MONEY_COLUMNS))
+        hold = ""
+        if obj.hold_id:
+            url = reverse("admin:billing_hold_change", args=[obj.hold_id])
+            hold = format_html('hold <a href="{}">#{}</a>; ', url, obj.hold_id)
+        table = format_html("<table><tr>{}</tr>{}</table>", head, body) if rows else "no transfers"
+        return format_html("{}{}", hold, table)
+
+    @admin.display(description="purchase attempts")
+    def attempts(self, obj):
+        return ActivationAdmin.attempts(self, obj)
+
+
+@admin.register(EmailServer)
+class EmailServerAdmin(admin.ModelAdmin):
+    """email_handler.php's `server` 1 and 2: which provider slot serves each."""
+
+    list_display = ("server", "provider", "enabled", "lifetime_seconds")
+    list_editable = ("enabled", "lifetime_seconds")

@@ -229,6 +229,11 @@ CELERY_TASK_ROUTES = {
     "reseller.expire_rentals": {"queue": QUEUE_SLOW},
     "reseller.forward_rental_status": {"queue": QUEUE_FORWARD},
     "reseller.reconcile_rentals": {"queue": QUEUE_SLOW},
+    "reseller.sync_emails": {"queue": QUEUE_FORWARD},
+    "reseller.sync_provider_emails": {"queue": QUEUE_FORWARD},
+    "reseller.expire_emails": {"queue": QUEUE_SLOW},
+    "reseller.forward_email_cancel": {"queue": QUEUE_FORWARD},
+    "reseller.reconcile_emails": {"queue": QUEUE_SLOW},
     "upstream.sync_catalogues": {"queue": QUEUE_SLOW},
     "upstream.sync_balances": {"queue": QUEUE_SLOW},
 }
@@ -278,6 +283,9 @@ CANCEL_GRACE_SECONDS = env.int("CANCEL_GRACE_SECONDS", default=120)
 # A rental is refunded on cancel only within this long of its start and before any SMS (the
 # rule SMS-Activate and Get-SMS document for their rentals: 20 minutes).
 RENTAL_REFUND_SECONDS = env.int("RENTAL_REFUND_SECONDS", default=1200)
+# An e-mail order waits this long for its letter where the upstream does not say (Kopeechka:
+# 20 minutes); a server's own `lifetime_seconds` may make it shorter.
+EMAIL_LIFETIME_SECONDS = env.int("EMAIL_LIFETIME_SECONDS", default=1200)
 # One deadline for a whole purchase (every provider of its failover chain), well inside the
 # web worker's timeout (gunicorn.conf.py keeps GUNICORN_TIMEOUT at least 10 s above it).
 PURCHASE_DEADLINE_SECONDS = env.float("PURCHASE_DEADLINE_SECONDS", default=20.0)
@@ -314,6 +322,9 @@ CELERY_BEAT_SCHEDULE = {
     "rentals-sync": _every("reseller.sync_rentals", env.int("RENTAL_POLL_SECONDS", default=15)),
     "rentals-expire": _every("reseller.expire_rentals", 60),
     "rentals-reconcile": _every("reseller.reconcile_rentals", 120),
+    "emails-sync": _every("reseller.sync_emails", env.int("EMAIL_POLL_SECONDS", default=5)),
+    "emails-expire": _every("reseller.expire_emails", 30),
+    "emails-reconcile": _every("reseller.reconcile_emails", 120),
     "upstream-balance-sync": _every("upstream.sync_balances", env.int("BALANCE_SYNC_SECONDS", default=300)),
     "upstream-catalogue-sync": _every("upstream.sync_catalogues", env.int("CATALOGUE_SYNC_SECONDS", default=900)),
 }

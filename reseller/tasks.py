@@ -171,3 +171,54 @@ def reconcile_rentals() -> int:
     from reseller.rentals.lifecycle import rentals_reconcile
 
     return rentals_reconcile()
+
+
+# --- e-mails (reseller.emails.lifecycle) ----------------------------------------------------------
+
+
+@shared_task(name="reseller.sync_emails", **IDEMPOTENT)
+def sync_emails() -> int:
+    """Beat: one letter task per provider with waiting e-mail orders, and the cancels of expired
+    ones whose message was lost."""
+    from reseller.emails.lifecycle import emails_pending_cancel, providers_with_emails
+
+    sent = 0
+    for provider_id in providers_with_emails():
+        sent += publish_once(sync_provider_emails, queued_key("emails", provider_id), sync_queued_ttl(), provider_id)
+    for order_id in emails_pending_cancel():
+        sent += publish_once(forward_email_cancel, queued_key("email-cancel", order_id), 300, order_id)
+    return sent
+
+
+@shared_task(name="reseller.sync_provider_emails", ignore_result=True, **IDEMPOTENT)
+def sync_provider_emails(provider_id: int) -> int:
+    from reseller.emails.lifecycle import emails_sync
+
+    try:
+        return emails_sync(provider_id=provider_id)
+    finally:
+        queued_clear(queued_key("emails", provider_id))
+
+
+@shared_task(name="reseller.expire_emails", **IDEMPOTENT)
+def expire_emails() -> int:
+    from reseller.emails.lifecycle import emails_expire_due
+
+    return emails_expire_due()
+
+
+@shared_task(name="reseller.forward_email_cancel", **IDEMPOTENT)
+def forward_email_cancel(order_id: int) -> str:
+    from reseller.emails.lifecycle import email_forward_cancel
+
+    try:
+        return email_forward_cancel(order_id=order_id)
+    finally:
+        queued_clear(queued_key("email-cancel", order_id))
+
+
+@shared_task(name="reseller.reconcile_emails", **IDEMPOTENT)
+def reconcile_emails() -> int:
+    from reseller.emails.lifecycle import emails_reconcile
+
+    return emails_reconcile()

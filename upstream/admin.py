@@ -10,7 +10,17 @@ from billing.pricing import PriceBook
 from upstream import markup_admin  # noqa: F401 - registers billing's MarkupRule admin
 from upstream.destinations import RefusedDestination, url_check
 from upstream.health import circuit_state, low_balance
-from upstream.models import Country, CountryMapping, Offer, Provider, RentOffer, Service, ServiceMapping
+from upstream.models import (
+    Country,
+    CountryMapping,
+    EmailOffer,
+    EmailService,
+    Offer,
+    Provider,
+    RentOffer,
+    Service,
+    ServiceMapping,
+)
 from upstream.providers.base import ProviderError, error_detail
 from upstream.providers.http import redact
 from upstream.services import InvalidProvider, catalogue_sync, provider_config_check, provider_webhook_secret
@@ -247,6 +257,33 @@ class RentOfferAdmin(ReadOnlyAdmin):
     @admin.display(description="cost (PKR)")
     def cost_pkr(self, obj):
         return obj.provider.to_pkr(obj.cost)
+
+
+@admin.register(EmailOffer)
+class EmailOfferAdmin(ReadOnlyAdmin):
+    """What providers sell of each mailbox domain (catalogue sync fills it); service empty: any site."""
+
+    list_display = ("provider", "domain", "service_display", "name", "cost", "cost_pkr", "stock", "updated_at")
+    list_filter = ("provider", "domain")
+    search_fields = ("domain", "service", "name")
+    list_select_related = ("provider",)
+
+    @admin.display(description="service", ordering="service")
+    def service_display(self, obj):
+        return obj.service or "any site"
+
+    @admin.display(description="cost (PKR)")
+    def cost_pkr(self, obj):
+        return obj.provider.to_pkr(obj.cost)
+
+
+@admin.register(EmailService)
+class EmailServiceAdmin(admin.ModelAdmin):
+    """email_handler.php Server 1's services (`service_id`) and the site each waits a letter from."""
+
+    list_display = ("code", "name", "site", "enabled")
+    list_editable = ("enabled",)
+    search_fields = ("code", "name", "site")
 
 
 class MappedFilter(admin.SimpleListFilter):

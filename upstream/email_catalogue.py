@@ -85,7 +85,9 @@ def email_offers_write(*, provider: Provider, prices: list[EmailPrice]) -> dict[
     )
     EmailOffer.objects.bulk_update(
         [
-            EmailOffer(pk=existing[key][0], cost=wanted[key][0], stock=wanted[key][1], name=wanted[key][2], updated_at=now)
+            EmailOffer(
+                pk=existing[key][0], cost=wanted[key][0], stock=wanted[key][1], name=wanted[key][2], updated_at=now
+            )
             for key in changed
             if key in existing
         ],

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from upstream.destinations import RefusedDestination, url_check
+from upstream.email_catalogue import email_offers_write, email_prices_fetch
 from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
 from upstream.providers.otpget import provider_type
@@ -28,7 +29,6 @@ from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.otpget_rental import config_check as otpget_rental_config_check
 from upstream.providers.sandbox import parse_config
 from upstream.providers.sms_activate import SmsActivateClient
-from upstream.email_catalogue import email_offers_write, email_prices_fetch
 from upstream.rent_catalogue import rent_offers_write, rent_prices_fetch
 
 log = logging.getLogger(__name__)

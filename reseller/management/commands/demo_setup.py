@@ -1,7 +1,8 @@
 """First-run demo data for the embedded run: an admin, a funded demo customer,
-a sandbox upstream in slot 1 with its catalogue synced, a 20 % markup, and two cheap
+a sandbox upstream in slot 1 with its catalogue synced, a 20 % markup, two cheap
 servers (cheap_handler.php): Telegram from any provider and country at cost + markup, and
-WhatsApp India from slot 1 at a fixed price.
+WhatsApp India from slot 1 at a fixed price; both rental servers and both e-mail servers on
+the sandbox.
 
 Credentials are written once to var/demo-credentials.txt (the API key is never
 stored in the database, only its digest) and printed on every run.
@@ -20,9 +21,10 @@ from billing.models import MarkupRule
 from billing.selectors import wallet_of
 from billing.services import markup_set, wallet_topup
 from reseller.cheap.servers import cheap_server_add
-from reseller.models import CheapServer, RentalServer
+from reseller.emails.servers import email_server_set
+from reseller.models import CheapServer, EmailServer, RentalServer
 from reseller.rentals.servers import rental_server_set
-from upstream.models import Provider
+from upstream.models import EmailOffer, Provider
 from upstream.selectors import country_get, service_by_code_or_id
 from upstream.services import catalogue_sync, provider_add
 
@@ -59,6 +61,8 @@ class Command(BaseCommand):
             for server in RentalServer.SERVERS:  # both rental servers rent from the sandbox
                 rental_server_set(server=server, provider=sandbox)
             self.stdout.write("rental servers 1 and 2: the sandbox in slot 1")
+        if not EmailServer.objects.exists() and Provider.objects.filter(slot=1, protocol="sandbox").exists():
+            self._email_servers(Provider.objects.get(slot=1))
         cheap = CheapServer.objects.filter(enabled=True).order_by("id").first()
         creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
         key = creds["DEMO_API_KEY"]
@@ -76,6 +80,7 @@ class Command(BaseCommand):
                     f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=setStatus&id=ID&status=6"',
                     *self._cheap_lines(f"{base_url}/stubs/cheap_handler.php?api_key={key}", cheap),
                     *self._rental_lines(f"{base_url}/stubs/rental-handler.php?api_key={key}"),
+                    *self._email_lines(f"{base_url}/stubs/email_handler.php?api_key={key}"),
                     f"(credentials kept in {path})",
                     "",
                 ]
@@ -127,6 +132,28 @@ class Command(BaseCommand):
             f'  curl "{url}&action=rentNumber&country_code=in&provider=1&duration_hours=24"',
             f'  curl "{url}&action=getRentalSMS&order_id=ID"',
             f'  curl "{url}&action=renewRental&rental_id=ID&duration_hours=24"',
+        ]
+
+    def _email_servers(self, sandbox: Provider) -> None:
+        """Both e-mail servers sell the sandbox's mailboxes (its e-mail catalogue synced first, for
+        a database made before the sandbox sold e-mails)."""
+        if not EmailOffer.objects.filter(provider=sandbox).exists():
+            catalogue_sync(provider=sandbox)
+        for server in EmailServer.SERVERS:
+            email_server_set(server=server, provider=sandbox)
+        self.stdout.write("e-mail servers 1 and 2: the sandbox in slot 1")
+
+    @staticmethod
+    def _email_lines(url: str) -> list[str]:
+        if not EmailServer.objects.filter(enabled=True).exists():
+            return []
+        return [
+            "an e-mail (the sandbox's letter with a code arrives about 8 s after purchase; ID is buyEmail's email_id):",
+            f'  curl "{url}&action=getEmailServices&server=1&domain=gmail.com"',
+            f'  curl "{url}&action=buyEmail&server=1&service_id=ig&domain=gmail.com"',
+            f'  curl "{url}&action=getEmailCode&email_id=ID"',
+            f'  curl "{url}&action=getEmailServices&server=2"',
+            f'  curl "{url}&action=buyEmail&server=2&domain=mail.com&site=telegram.org"',
         ]
 
     @transaction.atomic

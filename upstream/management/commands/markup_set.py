@@ -34,7 +34,10 @@ class Command(BaseCommand):
         parser.add_argument("--service", metavar="CODE", help="SMS-Activate service code, e.g. wa")
         parser.add_argument("--customer", metavar="USERNAME")
         parser.add_argument(
-            "--product", choices=["rental"], default="", help="rental: a rule for rentals only (priced by it first)"
+            "--product",
+            choices=["rental", "email"],
+            default="",
+            help="rental / email: a rule for rentals or e-mails only (their orders are priced by it first)",
         )
         parser.add_argument(
             "--note", default="", metavar="TEXT", help="kept on the rule (left out: the current note stays)"
