@@ -214,7 +214,14 @@ class EmailOrderAdmin(ReadOnlyAdmin):
         "expires_at",
         "upstream_pending",
     )
-    list_filter = ("state", "server", "provider", "domain", "upstream_pending")
+    list_filter = (
+        "state",
+        "server",
+        "provider",
+        "domain",
+        "upstream_pending",
+        ("customer", admin.RelatedOnlyFieldListFilter),
+    )
     search_fields = ("=id", "email", "upstream_id", "customer__username", "site")
     list_select_related = ("customer", "provider", "service")
     date_hierarchy = "created_at"
