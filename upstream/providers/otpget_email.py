@@ -165,6 +165,8 @@ def _raise(action: str, status: str, reply: dict, body: str) -> NoReturn:
     error, token = found or _BY_STATUS.get(status, (ProviderError, f"STATUS_{status}"))
     if action in _LOOKUPS and status == "404":  # whatever it says, that mailbox is not known there
         error = UnknownActivation
+    elif error is UnknownActivation:  # "not found" where no mailbox was named: no id of ours is unknown
+        error = ProviderError
     raise error(raw=token, message=f"otpget-email {action}: status {status}: {message or body[:200]}")
 
 

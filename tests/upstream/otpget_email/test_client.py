@@ -251,6 +251,7 @@ def test_the_fakes_buy_errors(fake, client):
         ("404", MESSAGES["no_service"], ProviderError, "SERVICE_NOT_AVAILABLE"),
         ("404", MESSAGES["no_stock"], NoNumbers, "NO_STOCK_AVAILABLE"),
         ("404", "Something else", ProviderError, "NOT_FOUND"),
+        ("404", MESSAGES["not_found"], ProviderError, "EMAIL_NOT_FOUND"),
         ("500", MESSAGES["connection"], ProviderError, "API_CONNECTION_ERROR"),
         ("500", MESSAGES["no_email"], NoNumbers, "NO_EMAIL_AVAILABLE"),
         ("500", "Database error: deadlock", ProviderError, "DATABASE_ERROR"),
