@@ -14,6 +14,9 @@ least 0.01), so a sandbox set up in USD or RUB shows plausible prices. Stock is
 a fixed pseudo-random count per (country, service). The SMS is delivered
 lazily: whenever an activation is read (`status`, `set_status`,
 `active_activations`) and its `sms_due_at` has passed, it moves to CODE.
+Rentals: upstream/providers/sandbox_rent.py; e-mails (mailboxes on gmail.com,
+outlook.com, mail.com, gmx.com, a letter with a code a few seconds after
+purchase): upstream/providers/sandbox_email.py.
 
 Deterministic: a phone number is derived from the activation id (a bijection,
 so numbers are unique), and a code from the id and the time the SMS was due.
@@ -42,9 +45,15 @@ so numbers are unique), and a code from the id and the time the SMS was due.
   exercise the price-change path).
 - `fail_actions` (list, default ["buy"]): the actions `fail` applies to, among
   buy, status, set_status, active_activations, prices, countries, services, balance,
-  and the rent calls rent, rent_status, rent_set_status, rent_prolong, rent_prices.
+  the rent calls rent, rent_status, rent_set_status, rent_prolong, rent_prices, and
+  the e-mail calls email_buy, email_status, email_cancel, email_prices.
 - `rent_sms_every_seconds` (number > 0, default 60): a rental receives an SMS this
   often from its start (upstream/providers/sandbox_rent.py).
+- `email_letter_delay_seconds` (number, default 8): seconds from an e-mail purchase
+  until its letter arrives (upstream/providers/sandbox_email.py).
+- `email_lifetime_seconds` (number, default 1200): an e-mail order without a letter
+  this long after purchase is cancelled (refunded); no letter comes if the delay is
+  not shorter.
 
 A config that does not follow this raises ProviderError("SANDBOX_BAD_CONFIG").
 """
@@ -83,6 +92,7 @@ from upstream.providers.base import (
     UnknownActivation,
     UpstreamState,
 )
+from upstream.providers.sandbox_email import EMAIL_ACTIONS, SandboxEmails
 from upstream.providers.sandbox_rent import RENT_ACTIONS, SandboxRent
 
 
@@ -123,6 +133,7 @@ ACTIONS = (
     "services",
     "balance",
     *RENT_ACTIONS,
+    *EMAIL_ACTIONS,
 )
 LIVE = (SandboxActivation.Status.WAITING, SandboxActivation.Status.CODE, SandboxActivation.Status.WAIT_RETRY)
 _SCRAMBLE = 1_000_003  # prime: coprime with every modulus used below, so the mapping is a bijection
@@ -150,6 +161,8 @@ class SandboxConfig:
     fail_actions: tuple[str, ...] = ("buy",)
     ignore_max_price: bool = False
     rent_sms_every_seconds: Decimal = Decimal("60")
+    email_letter_delay_seconds: Decimal = Decimal("8")
+    email_lifetime_seconds: Decimal = Decimal("1200")
 
 
 def parse_config(config: Any) -> SandboxConfig:
@@ -159,7 +172,15 @@ def parse_config(config: Any) -> SandboxConfig:
         raise ProviderError("SANDBOX_BAD_CONFIG", "sandbox config must be a JSON object")
     numbers = {
         key: _number(config[key], key)
-        for key in ("sms_delay_seconds", "lifetime_seconds", "min_cancel_seconds", "balance", "rent_sms_every_seconds")
+        for key in (
+            "sms_delay_seconds",
+            "lifetime_seconds",
+            "min_cancel_seconds",
+            "balance",
+            "rent_sms_every_seconds",
+            "email_letter_delay_seconds",
+            "email_lifetime_seconds",
+        )
         if key in config
     }
     if numbers.get("rent_sms_every_seconds", 1) <= 0:
@@ -210,12 +231,13 @@ def _code_for(row: SandboxActivation) -> str:
     return code
 
 
-class SandboxClient(SandboxRent, ProviderClient):
-    """Activations here; rentals in `sandbox_rent.SandboxRent`."""
+class SandboxClient(SandboxRent, SandboxEmails, ProviderClient):
+    """Activations here; rentals in `sandbox_rent.SandboxRent`, e-mails in `sandbox_email.SandboxEmails`."""
 
     protocol = "sandbox"
     supports_active_list = True
     supports_rent = True
+    supports_email = True
 
     @property
     def config(self) -> SandboxConfig:
