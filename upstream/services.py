@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from upstream.destinations import RefusedDestination, url_check
 from upstream.email_catalogue import email_offers_write, email_prices_fetch
-from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
+from upstream.models import SLOTS, Country, CountryMapping, EmailService, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
 from upstream.providers.otpget import provider_type
 from upstream.providers.otpget_cheap import OtpGetCheapClient
+from upstream.providers.otpget_email import config_check as otpget_email_config_check
 from upstream.providers.otpget_rental import config_check as otpget_rental_config_check
 from upstream.providers.sandbox import parse_config
 from upstream.providers.sms_activate import SmsActivateClient
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COUNTRIES_CSV = DATA_DIR / "getsms_countries.csv"
 SERVICES_CSV = DATA_DIR / "services.csv"
+EMAIL_SERVICES_CSV = DATA_DIR / "email_services.csv"
 NOT_IMPLEMENTED = "BAD_ACTION"  # the upstream's own word for an action it does not have
 BATCH_SIZE = 5000
 COST_QUANTUM = Decimal("0.0001")  # Offer.cost has 4 decimal places
@@ -73,6 +75,11 @@ def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> di
     if protocol == Provider.Protocol.OTPGET_RENTAL:
         try:  # `provider`, `country_map`, `utc_offset_hours` (upstream/providers/otpget_rental.py)
             otpget_rental_config_check(config)
+        except ProviderUnavailable as exc:
+            raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.OTPGET_EMAIL:
+        try:  # `servers`, `domains` (upstream/providers/otpget_email.py)
+            otpget_email_config_check(config)
         except ProviderUnavailable as exc:
             raise InvalidProvider(str(exc)) from None
     return config
@@ -192,6 +199,20 @@ def catalogue_seed() -> tuple[int, int]:
     countries = {int(row["sms_activate_id"]): row["name"].strip() for row in _read_csv(COUNTRIES_CSV)}
     services = {row["code"].strip(): row["name"].strip() for row in _read_csv(SERVICES_CSV)}
     return _create_missing(countries, services)
+
+
+def email_services_seed() -> int:
+    """Load Server 1's e-mail services (OTPGet's table) from upstream/data/email_services.csv.
+    Idempotent; existing rows are never changed. Returns how many were created."""
+    rows = _read_csv(EMAIL_SERVICES_CSV)
+    known = set(EmailService.objects.values_list("code", flat=True))
+    new = [
+        EmailService(code=r["code"].strip(), name=r["name"].strip(), site=r["site"].strip())
+        for r in rows
+        if r["code"].strip() not in known
+    ]
+    EmailService.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
 
 
 def _create_missing(countries: dict[int, str], services: dict[str, str]) -> tuple[int, int]:

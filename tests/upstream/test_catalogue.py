@@ -83,7 +83,7 @@ def test_provider_add_stores_a_provider():
     [
         ({"slot": 0}, "slot must be an integer from 1 to 6"),
         ({"slot": 7}, "slot must be an integer from 1 to 6"),
-        ({"protocol": "carrier-pigeon"}, "unknown protocol 'carrier-pigeon' (known: getsms, otpbuddy"),
+        ({"protocol": "carrier-pigeon"}, "unknown protocol 'carrier-pigeon' (known: getsms, kopeechka, otpbuddy"),
         ({"url": ""}, "a URL is required for protocol 'smsactivate'"),
         ({"url": "ftp://example.com/x"}, "not an http(s) URL"),
         ({"api_key": ""}, "an API key is required"),

@@ -87,11 +87,16 @@ def test_provider_add_taken_slot():
 
 
 def test_catalogue_seed_command():
+    from upstream.models import EmailService
+
+    EmailService.objects.filter(code__in=["ig", "tg"]).delete()  # the migration seeded them: two come back
     out, _ = run("catalogue_seed")
     assert out.startswith("catalogue seeded: ") and Country.objects.filter(id=66).exists()
     countries, services = Country.objects.count(), Service.objects.count()
-    assert out.strip() == f"catalogue seeded: {countries} new countries, {services} new services"
-    assert run("catalogue_seed")[0].strip() == "catalogue seeded: 0 new countries, 0 new services"
+    assert out.strip() == f"catalogue seeded: {countries} new countries, {services} new services, 2 new e-mail services"
+    assert EmailService.objects.get(code="ig").site == "instagram.com"
+    again = run("catalogue_seed")[0].strip()
+    assert again == "catalogue seeded: 0 new countries, 0 new services, 0 new e-mail services"
 
 
 def test_catalogue_sync_all_enabled_providers():

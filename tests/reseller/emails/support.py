@@ -3,7 +3,7 @@ Server 2 (their e-mail catalogue synced), a caller of the endpoint (GET, POST wi
 POST with the query string only), buying through the service layer, and moving a sandbox letter
 or an order's clock instead of sleeping."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -16,7 +16,7 @@ from reseller.emails.purchase import EmailPurchaseRequest, email_purchase
 from reseller.emails.servers import email_server_set
 from reseller.models import EmailOrder
 from upstream.models import EmailService, Provider, SandboxEmail
-from upstream.services import catalogue_sync
+from upstream.services import catalogue_sync, email_services_seed
 
 PATH = "/stubs/email_handler.php"
 METHODS = ["get", "post_form", "post_query"]
@@ -35,6 +35,7 @@ def send(client, method: str, params: dict):
 def mail_servers():
     """Server 1: sandbox slot 1; Server 2: sandbox slot 2; letters only when made due; +10 %
     generally, +20 % on e-mails."""
+    email_services_seed()  # a transaction test's flush removed the migration's rows
     one = Provider.objects.create(slot=1, protocol="sandbox", name="one", config=NO_LETTER)
     two = Provider.objects.create(slot=2, protocol="sandbox", name="two", config=NO_LETTER)
     for provider in (one, two):
@@ -68,6 +69,10 @@ def buy(customer, *, server: int = 1, service: str | None = "ig", domain: str = 
             site=site,
         )
     )
+
+
+def utc(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def letter_due(order: EmailOrder) -> None:

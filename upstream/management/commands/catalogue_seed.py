@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from upstream.services import catalogue_seed
+from upstream.services import catalogue_seed, email_services_seed
 
 
 class Command(BaseCommand):
@@ -8,4 +8,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         countries, services = catalogue_seed()
-        self.stdout.write(f"catalogue seeded: {countries} new countries, {services} new services")
+        emails = email_services_seed()
+        self.stdout.write(
+            f"catalogue seeded: {countries} new countries, {services} new services, {emails} new e-mail services"
+        )
