@@ -23,6 +23,7 @@ from django.utils import timezone
 from upstream.destinations import RefusedDestination, url_check
 from upstream.models import SLOTS, Country, CountryMapping, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
+from upstream.providers.kopeechka import config_check as kopeechka_config_check
 from upstream.providers.otpget import provider_type
 from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.otpget_rental import config_check as otpget_rental_config_check
@@ -72,6 +73,11 @@ def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> di
     if protocol == Provider.Protocol.OTPGET_RENTAL:
         try:  # `provider`, `country_map`, `utc_offset_hours` (upstream/providers/otpget_rental.py)
             otpget_rental_config_check(config)
+        except ProviderUnavailable as exc:
+            raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.KOPEECHKA:
+        try:  # `default_site`, `regex`, `soft`, `zones`, `zones_count` (upstream/providers/kopeechka.py)
+            kopeechka_config_check(config)
         except ProviderUnavailable as exc:
             raise InvalidProvider(str(exc)) from None
     return config
