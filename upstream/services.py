@@ -24,6 +24,7 @@ from upstream.destinations import RefusedDestination, url_check
 from upstream.email_catalogue import email_offers_write, email_prices_fetch
 from upstream.models import SLOTS, Country, CountryMapping, EmailService, Offer, Provider, Service, ServiceMapping
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
+from upstream.providers.kopeechka import config_check as kopeechka_config_check
 from upstream.providers.otpget import provider_type
 from upstream.providers.otpget_cheap import OtpGetCheapClient
 from upstream.providers.otpget_email import config_check as otpget_email_config_check
@@ -80,6 +81,11 @@ def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> di
     if protocol == Provider.Protocol.OTPGET_EMAIL:
         try:  # `servers`, `domains` (upstream/providers/otpget_email.py)
             otpget_email_config_check(config)
+        except ProviderUnavailable as exc:
+            raise InvalidProvider(str(exc)) from None
+    if protocol == Provider.Protocol.KOPEECHKA:
+        try:  # `default_site`, `regex`, `soft`, `zones`, `zones_count` (upstream/providers/kopeechka.py)
+            kopeechka_config_check(config)
         except ProviderUnavailable as exc:
             raise InvalidProvider(str(exc)) from None
     return config

@@ -189,12 +189,24 @@ class FakeUpstream:
 
     # --- the WSGI application ----------------------------------------------------------------
 
-    def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
+    def route(self, environ: dict, params: dict[str, str]) -> str | None:
+        """The action a request asks for; None: not this fake's path (404). By default the path is
+        `path` and the action the `action_param` parameter; a fake naming the call in the path
+        (Kopeechka's `/<method>`) overrides this, and `respond`."""
         if environ.get("PATH_INFO") != self.path:
+            return None
+        return params.get(self.action_param, "")
+
+    def respond(self, action: str, params: dict[str, str]) -> tuple[str, str]:
+        """(content type, body) of the protocol's answer: the state's."""
+        return self.state.handle(params)
+
+    def __call__(self, environ: dict, start_response) -> Iterable[bytes]:
+        params = self._params(environ)
+        action = self.route(environ, params)
+        if action is None:
             start_response("404 Not Found", [("Content-Type", "text/html; charset=UTF-8")])
             return [b"<html><body><h1>404 Not Found</h1></body></html>"]
-        params = self._params(environ)
-        action = params.get(self.action_param, "")
         with self._lock:
             self._calls.append((action, params))
             self._requests.append((environ.get("REQUEST_METHOD", ""), environ.get("QUERY_STRING", "")))
@@ -204,7 +216,7 @@ class FakeUpstream:
         if delay:
             self._stopping.wait(delay)
         if canned is None:
-            content_type, body = self.state.handle(params)
+            content_type, body = self.respond(action, params)
             canned = _Canned(body.encode(), content_type=content_type)
         if canned.body is None:
             environ["fake.socket"].shutdown(socket.SHUT_RDWR)
