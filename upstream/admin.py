@@ -23,7 +23,13 @@ from upstream.models import (
 )
 from upstream.providers.base import ProviderError, error_detail
 from upstream.providers.http import redact
-from upstream.services import InvalidProvider, catalogue_sync, provider_config_check, provider_webhook_secret
+from upstream.services import (
+    InvalidProvider,
+    catalogue_sync,
+    provider_config_check,
+    provider_currency_check,
+    provider_webhook_secret,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +94,11 @@ class ProviderForm(forms.ModelForm):
                 self.add_error("base_url", "required for this protocol")
             if not data.get("api_key") and "api_key" not in self.errors:
                 self.add_error("api_key", "required for this protocol")
+        if protocol and data.get("currency"):
+            try:
+                provider_currency_check(protocol, data["currency"])
+            except InvalidProvider as exc:
+                self.add_error("currency", str(exc))
         if protocol and "config" in data:
             try:  # what provider_add refuses (the sandbox's keys, otpget-cheap's type and country)
                 provider_config_check(protocol, data["config"], slot=data.get("slot"))

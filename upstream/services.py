@@ -51,6 +51,18 @@ class InvalidProvider(ValueError):
 # --- providers -------------------------------------------------------------------
 
 
+KOPEECHKA_CURRENCIES = ("USD", "RUB")  # what its `cost=` parameter can ask prices in
+
+
+def provider_currency_check(protocol: str, currency: str) -> None:
+    """A Kopeechka-style upstream prices in USD or RUB only (its `cost=` parameter); a row in any
+    other currency would read its prices as that currency. InvalidProvider."""
+    if protocol == Provider.Protocol.KOPEECHKA and currency not in KOPEECHKA_CURRENCIES:
+        raise InvalidProvider(
+            f"a kopeechka upstream prices in USD or RUB: set the currency to one of them (and its rate), not {currency}"
+        )
+
+
 def provider_config_check(protocol: str, config: Any, *, slot: int | None) -> dict:
     """The config to store for a provider of `protocol` (None: {}); InvalidProvider when the protocol
     would refuse it at its first call (provider_add and the admin's form)."""
@@ -128,6 +140,7 @@ def provider_add(
         raise InvalidProvider(f"rate must be a number (PKR per {currency}), not {rate!r}") from None
     if not rate.is_finite() or rate <= 0:
         raise InvalidProvider(f"rate must be positive (PKR per {currency}), not {rate}")
+    provider_currency_check(protocol, currency)
     config = provider_config_check(protocol, config, slot=slot)
     if Provider.objects.filter(slot=slot).exists():
         raise InvalidProvider(f"slot {slot} is already taken by {Provider.objects.get(slot=slot)}")
