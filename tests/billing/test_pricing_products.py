@@ -37,4 +37,16 @@ def test_a_general_rule_prices_rentals_where_no_rental_rule_matches():
 
 def test_an_unknown_product_is_refused():
     with pytest.raises(ValueError, match="product"):
-        markup_set(scope="global", percent="10", product="email")
+        markup_set(scope="global", percent="10", product="voice")
+
+
+def test_email_rules_price_emails_apart():
+    markup_set(scope="global", percent="10")
+    markup_set(scope="global", percent="50", product="rental")
+    email_rule = markup_set(scope="global", percent="30", product="email")
+    assert rule_label(email_rule) == "emails: global"
+    book = PriceBook.load(customer_id=None)
+    email = {"provider_id": 1, "country_id": None, "service_id": None}
+    assert book.quote(cost_pkr=Decimal("100"), product="email", **email).price == Decimal("130.00")
+    assert book.quote(cost_pkr=Decimal("100"), **email).price == Decimal("110.00")  # other products: general
+    assert book.quote(cost_pkr=Decimal("100"), product="rental", **email).price == Decimal("150.00")
