@@ -94,6 +94,11 @@ class SandboxEmails:
 
     supports_email = True
 
+    @property
+    def email_lifetime_seconds(self) -> int:
+        """The config's `email_lifetime_seconds`: how long a mailbox waits here."""
+        return int(self.config.email_lifetime_seconds)
+
     # --- catalogue --------------------------------------------------------------
 
     def _email_cost(self, pkr: Decimal) -> Decimal:

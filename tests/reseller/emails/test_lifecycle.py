@@ -180,3 +180,9 @@ def test_an_upstream_timeout_is_an_unknown_outcome_reconciled(mail_servers, cust
     assert emails_reconcile() == 1
     assert account("losses") == losses + order.cost_pkr
     assert emails_reconcile() == 0
+
+
+def test_the_upstreams_lifetime_is_the_orders(mail_servers, customer_with_key):
+    Provider.objects.filter(slot=1).update(config={**support.NO_LETTER, "email_lifetime_seconds": 600})
+    customer, _ = customer_with_key(balance="1000.00")
+    assert buy(customer).lifetime_seconds == 600
