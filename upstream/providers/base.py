@@ -443,6 +443,36 @@ class ProviderClient(ABC):
         raise Unsupported()
 
 
+class NoActivations:
+    """For a client whose protocol sells no activations (rentals only, e-mails only): buying,
+    status and setStatus are `Unsupported` (nothing sent), and the activation catalogue is empty,
+    so catalogue sync writes no offers for it. Mix in before ProviderClient; `sells` names what it
+    does sell, for the error's message."""
+
+    sells: ClassVar[str] = ""
+
+    def _only(self) -> Unsupported:
+        return Unsupported(message=f"{self.protocol}: {self.sells} only")
+
+    def buy(self, request: BuyRequest) -> Purchase:
+        raise self._only()
+
+    def status(self, upstream_id: str) -> StatusResult:
+        raise self._only()
+
+    def set_status(self, upstream_id: str, status: SetStatus) -> str:
+        raise self._only()
+
+    def prices(self, *, country: int | None = None, service: str | None = None) -> list[PriceEntry]:
+        return []
+
+    def countries(self) -> list[CountryEntry]:
+        return []
+
+    def services(self) -> list[ServiceEntry]:
+        return []
+
+
 CLIENTS: dict[str, str] = {
     "smsactivate": "upstream.providers.sms_activate.SmsActivateClient",
     "smsactivate-compat": "upstream.providers.sms_activate_compat.SmsActivateCompatClient",

@@ -61,8 +61,6 @@ from typing import Any
 from upstream.providers import http
 from upstream.providers.base import (
     ANY_SITE,
-    BuyRequest,
-    CountryEntry,
     EmailBought,
     EmailCancelled,
     EmailEnded,
@@ -71,19 +69,14 @@ from upstream.providers.base import (
     EmailRequest,
     EmailState,
     EmailStatus,
+    NoActivations,
     NoNumbers,
-    PriceEntry,
     ProviderBadKey,
     ProviderClient,
     ProviderError,
     ProviderNoBalance,
     ProviderUnavailable,
-    Purchase,
-    ServiceEntry,
-    SetStatus,
-    StatusResult,
     UnknownActivation,
-    Unsupported,
 )
 from upstream.providers.handler_api import Dialect
 from upstream.providers.parsing import text_of
@@ -194,8 +187,9 @@ class _Reply:
     body: str
 
 
-class KopeechkaClient(ProviderClient):
+class KopeechkaClient(NoActivations, ProviderClient):
     protocol = "kopeechka"
+    sells = "e-mails"
     supports_active_list = False
     supports_email = True
     native_codes = True  # no countries, no services
@@ -340,23 +334,3 @@ class KopeechkaClient(ProviderClient):
     def balance(self) -> Decimal:
         reply = self._success("user-balance", **self._currency())
         return KOPEECHKA.decimal(reply.data.get("balance"), reply.body, "balance")
-
-    # --- no activations ------------------------------------------------------------
-
-    def buy(self, request: BuyRequest) -> Purchase:
-        raise Unsupported(message="kopeechka: e-mails only")
-
-    def status(self, upstream_id: str) -> StatusResult:
-        raise Unsupported(message="kopeechka: e-mails only")
-
-    def set_status(self, upstream_id: str, status: SetStatus) -> str:
-        raise Unsupported(message="kopeechka: e-mails only")
-
-    def prices(self, *, country: int | None = None, service: str | None = None) -> list[PriceEntry]:
-        return []
-
-    def countries(self) -> list[CountryEntry]:
-        return []
-
-    def services(self) -> list[ServiceEntry]:
-        return []

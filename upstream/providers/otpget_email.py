@@ -52,8 +52,6 @@ from typing import Any, NoReturn
 
 from upstream.providers.base import (
     ANY_SITE,
-    BuyRequest,
-    CountryEntry,
     EmailBought,
     EmailCancelled,
     EmailEnded,
@@ -62,17 +60,13 @@ from upstream.providers.base import (
     EmailRequest,
     EmailState,
     EmailStatus,
+    NoActivations,
     NoNumbers,
-    PriceEntry,
     ProviderBadKey,
     ProviderClient,
     ProviderError,
     ProviderNoBalance,
     ProviderUnavailable,
-    Purchase,
-    ServiceEntry,
-    SetStatus,
-    StatusResult,
     UnknownActivation,
     Unsupported,
 )
@@ -210,8 +204,9 @@ def letters_of(reply: dict, body: str) -> tuple[EmailLetter, ...]:
     return tuple(letters)
 
 
-class OtpGetEmailClient(ProviderClient):
+class OtpGetEmailClient(NoActivations, ProviderClient):
     protocol = "otpget-email"
+    sells = "e-mails"
     supports_active_list = False
     supports_email = True
     native_codes = True  # Server 1's service codes are OTPGet's own (EmailService); no SMS catalogue
@@ -289,15 +284,6 @@ class OtpGetEmailClient(ProviderClient):
         cost = EMAIL.decimal(item.get("price"), body, "price", signed=False)
         return cost, EMAIL.int(item.get("count"), body, "count", signed=False)
 
-    def countries(self) -> list[CountryEntry]:
-        return []
-
-    def services(self) -> list[ServiceEntry]:
-        return []
-
-    def prices(self, *, country: int | None = None, service: str | None = None) -> list[PriceEntry]:
-        return []  # no activations
-
     # --- e-mails -------------------------------------------------------------------
 
     def email_buy(self, request: EmailRequest) -> EmailBought:
@@ -337,16 +323,7 @@ class OtpGetEmailClient(ProviderClient):
             return EmailCancelled(refunded=True, raw=body)
         raise _bad(body, "cancelEmail reply neither refunded nor with a code")
 
-    # --- no activations, no balance call -------------------------------------------
-
-    def buy(self, request: BuyRequest) -> Purchase:
-        raise Unsupported(message="otpget-email: e-mails only")
-
-    def status(self, upstream_id: str) -> StatusResult:
-        raise Unsupported(message="otpget-email: e-mails only")
-
-    def set_status(self, upstream_id: str, status: SetStatus) -> str:
-        raise Unsupported(message="otpget-email: e-mails only")
+    # --- no balance call (no activations: NoActivations) ----------------------------
 
     def balance(self) -> Decimal:
         raise Unsupported(message="otpget-email: email_handler.php has no balance call")

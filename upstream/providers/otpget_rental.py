@@ -52,17 +52,15 @@ from typing import Any, NoReturn
 
 from upstream.providers.base import (
     FULL_RENT,
-    BuyRequest,
     CountryEntry,
+    NoActivations,
     NoNumbers,
-    PriceEntry,
     ProviderBadKey,
     ProviderClient,
     ProviderError,
     ProviderNoBalance,
     ProviderTimeout,
     ProviderUnavailable,
-    Purchase,
     Rented,
     RentEnded,
     RentPrice,
@@ -71,9 +69,6 @@ from upstream.providers.base import (
     RentSms,
     RentState,
     RentStatus,
-    ServiceEntry,
-    SetStatus,
-    StatusResult,
     UnknownActivation,
     Unsupported,
 )
@@ -169,8 +164,9 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:24]
 
 
-class OtpGetRentalClient(ProviderClient):
+class OtpGetRentalClient(NoActivations, ProviderClient):
     protocol = "otpget-rental"
+    sells = "rentals"
     supports_active_list = False
     supports_rent = True
     native_codes = True  # country codes are mapped here; there are no services
@@ -270,12 +266,6 @@ class OtpGetRentalClient(ProviderClient):
     def countries(self) -> list[CountryEntry]:
         return [CountryEntry(id=number, name=name) for number, _, name in self._rental_countries()]
 
-    def services(self) -> list[ServiceEntry]:
-        return []
-
-    def prices(self, *, country: int | None = None, service: str | None = None) -> list[PriceEntry]:
-        return []  # no activations
-
     # --- rentals -------------------------------------------------------------------
 
     def rent(self, request: RentRequest) -> Rented:
@@ -353,16 +343,7 @@ class OtpGetRentalClient(ProviderClient):
         ends_at = self._time(reply.get("new_expiry"), body, "new_expiry")
         return Rented(upstream_id=str(upstream_id), phone=phone, ends_at=ends_at, cost=cost, raw=body)
 
-    # --- no activations, no balance call -------------------------------------------
-
-    def buy(self, request: BuyRequest) -> Purchase:
-        raise Unsupported(message="otpget-rental: rentals only")
-
-    def status(self, upstream_id: str) -> StatusResult:
-        raise Unsupported(message="otpget-rental: rentals only")
-
-    def set_status(self, upstream_id: str, status: SetStatus) -> str:
-        raise Unsupported(message="otpget-rental: rentals only")
+    # --- no balance call (no activations: NoActivations) ----------------------------
 
     def balance(self) -> Decimal:
         raise Unsupported(message="otpget-rental: rental-handler.php has no balance call")
