@@ -13,13 +13,13 @@ import hashlib
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from reseller.activations.lifecycle import extract_code
 from reseller.models import EmailLetter, EmailOrder
 from reseller.orders import money
+from reseller.orders.engine import purchases_interrupted_close
 from reseller.orders.errors import OrderAlreadyEnded, ProviderFailed
 from upstream.providers import client_for
 from upstream.providers.base import (
@@ -196,31 +196,38 @@ def emails_pending_cancel(*, limit: int = 500) -> list[int]:
     return list(pending.values_list("id", flat=True)[:limit])
 
 
-def email_forward_cancel(*, order_id: int) -> str:
-    """Tell the upstream an expired order is over (so it cannot bill it): a letter it reports
-    first is kept and its cost booked as our loss (the customer was refunded). Idempotent."""
-    order = EmailOrder.objects.select_related("provider").get(pk=order_id)
-    if order.upstream_pending != Pending.CANCEL or not order.upstream_id:
-        return "nothing to forward"
+def _give_back(order: EmailOrder) -> str | None:
+    """Cancel a mailbox the customer no longer pays for (expired, or an unknown purchase learnt
+    late), so the upstream cannot bill it: a letter it reports first is kept and its cost booked
+    as our loss. The outcome in words; None when the upstream cannot be asked now."""
     client = client_for(order.provider)
     try:
         status = client.email_status(order.upstream_id)
         if status.state == EmailState.RECEIVED and status.letters:
-            _late_letters(order, status.letters)
-            note = "a letter came after expiry: its cost booked as a loss"
+            letters = status.letters
         elif status.state == EmailState.CANCELLED:
-            note = "already over upstream"
+            return "already over upstream"
         else:
             cancelled = client.email_cancel(order.upstream_id)
             if cancelled.refunded:
-                note = "cancelled upstream"
-            else:
-                _late_letters(order, cancelled.letters)
-                note = "a letter came after expiry: its cost booked as a loss"
+                return "cancelled upstream"
+            letters = cancelled.letters
     except (EmailEnded, UnknownActivation):
-        note = "already over upstream"
+        return "already over upstream"
     except ProviderError as exc:
-        log.info("cancel of expired e-mail %s failed: %r", order_id, exc)
+        log.info("cancel of e-mail %s (%s) failed: %r", order.pk, order.state, exc)
+        return None
+    _late_letters(order, letters)
+    return "a letter came after the customer's refund: its cost booked as a loss"
+
+
+def email_forward_cancel(*, order_id: int) -> str:
+    """Tell the upstream an expired order is over (`_give_back`). Idempotent."""
+    order = EmailOrder.objects.select_related("provider").get(pk=order_id)
+    if order.upstream_pending != Pending.CANCEL or not order.upstream_id:
+        return "nothing to forward"
+    note = _give_back(order)
+    if note is None:
         return "retry later"
     EmailOrder.objects.filter(pk=order_id, upstream_pending=Pending.CANCEL).update(upstream_pending="")
     return note
@@ -239,13 +246,7 @@ def emails_expire_due(*, now=None, batch_size: int = 500) -> int:
         if _end_refunded(order, State.EXPIRED, reason="no letter in its lifetime", pending=Pending.CANCEL):
             expired += 1
             _queue_cancel(order)
-    stuck_before = now - timedelta(seconds=settings.PURCHASE_DEADLINE_SECONDS + settings.PURCHASE_STUCK_GRACE_SECONDS)
-    for order in EmailOrder.objects.filter(state=State.REQUESTING, created_at__lte=stuck_before)[:batch_size]:
-        with transaction.atomic():
-            money.refund(order, reason="purchase interrupted")
-            expired += EmailOrder.objects.filter(pk=order.pk, state=State.REQUESTING).update(
-                state=State.UNKNOWN, failure="purchase interrupted", ended_at=now, upstream_pending=Pending.RECONCILE
-            )
+    expired += purchases_interrupted_close(EmailOrder, now=now, batch_size=batch_size)
     return expired
 
 
@@ -268,19 +269,10 @@ def emails_reconcile(*, now=None) -> int:
     )
     for order in unknown:
         if order.upstream_id:
-            client = client_for(order.provider)
-            try:
-                cancelled = client.email_cancel(order.upstream_id)
-                if cancelled.refunded:
-                    note = "unknown outcome; the late mailbox was cancelled upstream (refunded to us)"
-                else:
-                    _late_letters(order, cancelled.letters)
-                    note = "unknown outcome; the late mailbox got a letter: its cost booked as a loss"
-            except (EmailEnded, UnknownActivation):
-                note = "unknown outcome; the late mailbox is over upstream"
-            except ProviderError as exc:
-                log.info("cancel of late e-mail %s failed: %r", order.pk, exc)
+            outcome = _give_back(order)
+            if outcome is None:
                 continue
+            note = f"unknown outcome; the mailbox learnt late: {outcome}"
         elif now - order.created_at > timedelta(seconds=order.lifetime_seconds) + timedelta(hours=1):
             money.order_loss(order, memo=f"e-mail #{order.pk}: unknown outcome, cannot be reconciled")
             note = "unknown outcome; cannot be reconciled: cost booked as a loss"

@@ -346,3 +346,23 @@ def _close(adapter: OrderAdapter, order, state: str, *, failure: str, **fields) 
             state=state, failure=failure[:2000], ended_at=timezone.now(), **fields
         )
     order.refresh_from_db()
+
+
+# --- purchases interrupted ---------------------------------------------------------------------
+
+
+def purchases_interrupted_close(model, *, now, batch_size: int = 500) -> int:
+    """Orders of `model` still `requesting` well past the purchase deadline (their process died
+    mid-purchase): each becomes an unknown outcome, its hold released and the row marked for
+    reconciliation, in one transaction (one conditional UPDATE: an order another actor moved
+    no longer matches). Returns how many were closed."""
+    State, Pending = model.State, model.Upstream
+    stuck_before = now - timedelta(seconds=settings.PURCHASE_DEADLINE_SECONDS + settings.PURCHASE_STUCK_GRACE_SECONDS)
+    closed = 0
+    for order in model.objects.filter(state=State.REQUESTING, created_at__lte=stuck_before)[:batch_size]:
+        with transaction.atomic():
+            money.refund(order, reason="purchase interrupted")
+            closed += model.objects.filter(pk=order.pk, state=State.REQUESTING).update(
+                state=State.UNKNOWN, failure="purchase interrupted", ended_at=now, upstream_pending=Pending.RECONCILE
+            )
+    return closed

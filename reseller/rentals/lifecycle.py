@@ -20,7 +20,7 @@ from billing.services import hold_release, wallet_hold
 from reseller.activations.lifecycle import extract_code
 from reseller.models import Rental, RentalRenewal, RentalSms
 from reseller.orders import money
-from reseller.orders.engine import HOLD_MARGIN
+from reseller.orders.engine import HOLD_MARGIN, purchases_interrupted_close
 from reseller.orders.errors import OrderAlreadyEnded, ProviderFailed
 from reseller.rentals.errors import NoRentalPricing, RenewalInProgress, RentalCannotCancel
 from reseller.rentals.purchase import HOUR, renewal_candidates
@@ -325,13 +325,7 @@ def rentals_expire_due(*, now=None, batch_size: int = 500) -> int:
     batch = list(due.values_list("pk", flat=True)[:batch_size])
     # One conditional UPDATE: a row another actor ended meanwhile no longer matches.
     expired = due.filter(pk__in=batch).update(state=State.EXPIRED, ended_at=now, end_reason="period over")
-    stuck_before = now - timedelta(seconds=settings.PURCHASE_DEADLINE_SECONDS + settings.PURCHASE_STUCK_GRACE_SECONDS)
-    for rental in Rental.objects.filter(state=State.REQUESTING, created_at__lte=stuck_before)[:batch_size]:
-        with transaction.atomic():
-            money.refund(rental, reason="purchase interrupted")
-            expired += Rental.objects.filter(pk=rental.pk, state=State.REQUESTING).update(
-                state=State.UNKNOWN, failure="purchase interrupted", ended_at=now, upstream_pending=Pending.RECONCILE
-            )
+    expired += purchases_interrupted_close(Rental, now=now, batch_size=batch_size)
     return expired
 
 

@@ -95,7 +95,7 @@ def test_a_letter_after_our_expiry_is_our_loss(upstream, customer_with_key, eh):
     emails_expire_due()  # the cancel forward has not run: the letter lands upstream first
     upstream.letter(order.upstream_id)
     losses = account("losses")
-    assert email_forward_cancel(order_id=order.pk).startswith("a letter came after expiry")
+    assert email_forward_cancel(order_id=order.pk).startswith("a letter came after the customer's refund")
     assert account("losses") == losses + order.cost_pkr
     assert balance_of(customer) == Decimal("1000.00") and captures(order) == 0
     assert reply(eh(key, "getEmailCode", email_id=body["email_id"]))["status"] == "300"

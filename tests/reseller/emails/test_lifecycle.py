@@ -121,7 +121,7 @@ def test_a_letter_after_expiry_is_our_loss_never_the_customers(mail_servers, cus
     emails_expire_due()  # the cancel task is not run yet: the letter comes first
     letter_due(order)
     losses = account("losses")
-    assert email_forward_cancel(order_id=order.pk).startswith("a letter came after expiry")
+    assert email_forward_cancel(order_id=order.pk).startswith("a letter came after the customer's refund")
     order.refresh_from_db()
     assert order.state == "expired" and order.upstream_pending == ""
     assert balance_of(customer) == Decimal("1000.00")
@@ -186,3 +186,29 @@ def test_the_upstreams_lifetime_is_the_orders(mail_servers, customer_with_key):
     Provider.objects.filter(slot=1).update(config={**support.NO_LETTER, "email_lifetime_seconds": 600})
     customer, _ = customer_with_key(balance="1000.00")
     assert buy(customer).lifetime_seconds == 600
+
+
+@pytest.mark.parametrize("letter", [False, True])
+def test_an_unknown_purchase_learnt_late_is_given_back(mail_servers, customer_with_key, letter):
+    """The late answer's mailbox (recorded on the unknown order) is cancelled upstream; a letter it
+    got first is our loss, never the customer's."""
+    customer, _ = customer_with_key(balance="1000.00")
+    Provider.objects.filter(slot=1).update(
+        config={**support.NO_LETTER, "fail": "timeout", "fail_actions": ["email_buy"]}
+    )
+    with pytest.raises(ProviderFailed):
+        buy(customer)
+    order = EmailOrder.objects.get()
+    mailbox = SandboxEmail.objects.get()  # the upstream sold it; its answer was lost
+    EmailOrder.objects.filter(pk=order.pk).update(upstream_id=str(mailbox.pk))
+    if letter:
+        SandboxEmail.objects.filter(pk=mailbox.pk).update(letter_due_at=timezone.now() - timedelta(seconds=1))
+    losses = account("losses")
+    assert emails_reconcile() == 1
+    order.refresh_from_db()
+    assert order.upstream_pending == "" and order.failure.startswith("unknown outcome; the mailbox learnt late")
+    assert balance_of(customer) == Decimal("1000.00")
+    if letter:
+        assert account("losses") == losses + order.cost_pkr and EmailLetter.objects.filter(order=order).count() == 1
+    else:
+        assert account("losses") == losses and SandboxEmail.objects.get().status == "cancelled"
