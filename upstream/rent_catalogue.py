@@ -9,37 +9,18 @@ False); FULL_RENT is `service` null. A cost is rounded up to 4 places (never und
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from django.utils import timezone
-
 from upstream.models import Country, CountryMapping, Provider, RentOffer, Service, ServiceMapping
-from upstream.providers.base import FULL_RENT, ProviderClient, ProviderError, RentPrice, Unsupported, error_summary
+from upstream.offer_rows import PriceFetch, offer_rows_write, prices_fetch
+from upstream.providers.base import FULL_RENT, ProviderClient, RentPrice
 
-BATCH_SIZE = 5000
 COST_QUANTUM = Decimal("0.0001")
 
 
-@dataclass(frozen=True)
-class RentFetch:
-    """What the upstream said: its prices, or why there are none (`error`: an error summary)."""
-
-    prices: list[RentPrice] | None
-    error: str = ""
-
-
-def rent_prices_fetch(client: ProviderClient) -> RentFetch | None:
-    """The client's rent prices; None where it does not rent. A provider error is kept, not raised:
-    the activation catalogue is synced all the same and the rent offers are left as they were."""
-    if not client.supports_rent:
-        return None
-    try:
-        return RentFetch(prices=client.rent_prices())
-    except Unsupported:
-        return None
-    except ProviderError as exc:
-        return RentFetch(prices=None, error=error_summary(exc))
+def rent_prices_fetch(client: ProviderClient) -> PriceFetch | None:
+    """The client's rent prices; None where it does not rent (a provider error is kept: offer_rows)."""
+    return prices_fetch(client.supports_rent, client.rent_prices)
 
 
 def _translate(provider: Provider, *, native: bool, prices: list[RentPrice]) -> tuple[dict, int]:
@@ -80,48 +61,11 @@ def _translate(provider: Provider, *, native: bool, prices: list[RentPrice]) -> 
 def rent_offers_write(*, provider: Provider, native: bool, prices: list[RentPrice]) -> dict[str, int]:
     """Upsert this provider's rent offers (call inside catalogue sync's transaction)."""
     wanted, skipped = _translate(provider, native=native, prices=prices)
-    existing = {
-        (country_id, service_id, hours): (pk, cost, stock)
-        for pk, country_id, service_id, hours, cost, stock in RentOffer.objects.filter(provider=provider).values_list(
-            "pk", "country_id", "service_id", "hours", "cost", "stock"
-        )
-    }
-    changed = [key for key, value in wanted.items() if key not in existing or existing[key][1:] != value]
-    now = timezone.now()
-    # New rows inserted, changed ones updated by id (no ON CONFLICT: a full rental's null service
-    # is matched by a partial unique index, which ON CONFLICT cannot name on every database).
-    RentOffer.objects.bulk_create(
-        [
-            RentOffer(
-                provider_id=provider.pk,
-                country_id=country,
-                service_id=service,
-                hours=hours,
-                cost=wanted[(country, service, hours)][0],
-                stock=wanted[(country, service, hours)][1],
-            )
-            for country, service, hours in changed
-            if (country, service, hours) not in existing
-        ],
-        batch_size=BATCH_SIZE,
+    return offer_rows_write(
+        RentOffer,
+        provider_id=provider.pk,
+        keys=("country_id", "service_id", "hours"),
+        values=("cost", "stock"),
+        wanted=wanted,
+        skipped=skipped,
     )
-    RentOffer.objects.bulk_update(
-        [
-            RentOffer(pk=existing[key][0], cost=wanted[key][0], stock=wanted[key][1], updated_at=now)
-            for key in changed
-            if key in existing
-        ],
-        ["cost", "stock", "updated_at"],
-        batch_size=BATCH_SIZE,
-    )
-    gone = [pk for key, (pk, _, stock) in existing.items() if key not in wanted and stock != 0]
-    for start in range(0, len(gone), BATCH_SIZE):
-        RentOffer.objects.filter(pk__in=gone[start : start + BATCH_SIZE]).update(stock=0, updated_at=now)
-    created = sum(1 for key in changed if key not in existing)
-    return {
-        "created": created,
-        "updated": len(changed) - created,
-        "unchanged": len(wanted) - len(changed),
-        "zeroed": len(gone),
-        "skipped": skipped,
-    }
