@@ -18,7 +18,3 @@ class EmailServiceUnavailable(OrderError):
 
 class EmailNoStock(OrderError):
     """The server sells this, but has no mailbox in stock now."""
-
-
-class NoEmailAvailable(OrderError):
-    """The upstream had no mailbox at purchase time although the catalogue said it had."""

@@ -139,14 +139,10 @@ def email_cancel(*, order: EmailOrder, reason: str = "cancelled by customer") ->
         return order
     if order.state != State.ACTIVE:
         raise OrderAlreadyEnded(order.state)
-    client = client_for(order.provider)
     try:
-        # One last look: a letter that came since the last sync is the customer's.
-        status = client.email_status(order.upstream_id)
-        if status.state == EmailState.RECEIVED and status.letters:
-            _received(order, status.letters)
-            return _answer(order)
-        cancelled = client.email_cancel(order.upstream_id)
+        # A letter that came since the last sync is the customer's: the upstream's cancel
+        # returns it instead of cancelling (the interface's contract).
+        cancelled = client_for(order.provider).email_cancel(order.upstream_id)
     except (EmailEnded, UnknownActivation):
         _end_refunded(order, State.CANCELLED, reason=f"{reason} (already over upstream)")
         return _answer(order)
@@ -200,24 +196,16 @@ def _give_back(order: EmailOrder) -> str | None:
     """Cancel a mailbox the customer no longer pays for (expired, or an unknown purchase learnt
     late), so the upstream cannot bill it: a letter it reports first is kept and its cost booked
     as our loss. The outcome in words; None when the upstream cannot be asked now."""
-    client = client_for(order.provider)
     try:
-        status = client.email_status(order.upstream_id)
-        if status.state == EmailState.RECEIVED and status.letters:
-            letters = status.letters
-        elif status.state == EmailState.CANCELLED:
-            return "already over upstream"
-        else:
-            cancelled = client.email_cancel(order.upstream_id)
-            if cancelled.refunded:
-                return "cancelled upstream"
-            letters = cancelled.letters
+        cancelled = client_for(order.provider).email_cancel(order.upstream_id)
     except (EmailEnded, UnknownActivation):
         return "already over upstream"
     except ProviderError as exc:
         log.info("cancel of e-mail %s (%s) failed: %r", order.pk, order.state, exc)
         return None
-    _late_letters(order, letters)
+    if cancelled.refunded:
+        return "cancelled upstream"
+    _late_letters(order, cancelled.letters)
     return "a letter came after the customer's refund: its cost booked as a loss"
 
 

@@ -19,7 +19,7 @@ from reseller.emails.errors import EmailNoStock, EmailServiceUnavailable
 from reseller.emails.servers import email_server
 from reseller.models import EmailOrder, EmailServer
 from reseller.orders.engine import OrderAdapter, order_purchase
-from reseller.orders.errors import OrderNotFound, ProviderFailed
+from reseller.orders.errors import ProviderFailed
 from upstream.health import circuit_open
 from upstream.models import EmailOffer, EmailService
 from upstream.providers import client_for
@@ -162,12 +162,3 @@ def email_purchase(req: EmailPurchaseRequest) -> EmailOrder:
     server = email_server(req.server)
     candidate = email_candidate(req, server)
     return order_purchase(ADAPTER, replace(req, lifetime_seconds=email_lifetime(server)), [candidate])
-
-
-def email_order_for(*, customer_id: int, email_id: int) -> EmailOrder:
-    order = (
-        EmailOrder.objects.select_related("provider", "service").filter(pk=email_id, customer_id=customer_id).first()
-    )
-    if order is None:
-        raise OrderNotFound()
-    return order

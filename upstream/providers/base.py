@@ -438,8 +438,9 @@ class ProviderClient(ABC):
         raise Unsupported()
 
     def email_cancel(self, upstream_id: str) -> EmailCancelled:
-        """Cancel (refund) an order without a letter. EmailEnded when it is over already,
-        UnknownActivation for an unknown id."""
+        """Cancel (refund) an order without a letter; an order that has one is not cancelled and its
+        letters are returned (refunded=False), so a caller never needs to look first. EmailEnded
+        when it is over already, UnknownActivation for an unknown id."""
         raise Unsupported()
 
 

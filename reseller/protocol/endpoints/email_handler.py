@@ -3,7 +3,7 @@ Every error is `{"status":"<code>","message":"<text>"}` with the document's erro
 messages (upstream.providers.otpget_email_wire.MESSAGES)."""
 
 from accounts.errors import AccountBlocked
-from reseller.emails.errors import EmailNoStock, EmailServerUnavailable, EmailServiceUnavailable, NoEmailAvailable
+from reseller.emails.errors import EmailNoStock, EmailServerUnavailable, EmailServiceUnavailable
 from reseller.orders import errors as act
 from reseller.protocol.actions import emails
 from reseller.protocol.endpoints.base import Endpoint
@@ -44,7 +44,6 @@ EMAIL_HANDLER = Endpoint(
             act.OrderAlreadyEnded: json_status(CANCELLED_STATUS, MESSAGES["cancelled"]),
             act.ProviderFailed: json_status("500", MESSAGES["connection"]),
             act.NoNumbers: json_status("500", MESSAGES["no_email"]),
-            NoEmailAvailable: json_status("500", MESSAGES["no_email"]),
             act.PriceChanged: json_status("500", MESSAGES["no_email"]),
             EmailServerUnavailable: json_status("503", _unavailable),
         },

@@ -77,7 +77,7 @@ def test_cancel_after_a_letter_returns_it_and_stays_charged(mail_servers, custom
 
 
 def test_cancel_racing_a_letter_the_letter_wins(mail_servers, customer_with_key):
-    """The letter came upstream since the last sync: the cancel's last look finds it."""
+    """The letter came upstream since the last sync: the upstream's cancel returns it instead."""
     customer, _ = customer_with_key(balance="1000.00")
     order = buy(customer)
     letter_due(order)
@@ -164,14 +164,19 @@ def test_what_cannot_be_sold_charges_nothing(mail_servers, customer_with_key):
     assert balance_of(customer) == Decimal("1000.00") and not EmailOrder.objects.exclude(state="failed").exists()
 
 
-def test_an_upstream_timeout_is_an_unknown_outcome_reconciled(mail_servers, customer_with_key):
+def _unknown_purchase(customer_with_key):
+    """A purchase whose answer was lost (the sandbox sold the mailbox, then timed out)."""
     customer, _ = customer_with_key(balance="1000.00")
     Provider.objects.filter(slot=1).update(
         config={**support.NO_LETTER, "fail": "timeout", "fail_actions": ["email_buy"]}
     )
     with pytest.raises(ProviderFailed):
         buy(customer)
-    order = EmailOrder.objects.get()
+    return customer, EmailOrder.objects.get()
+
+
+def test_an_upstream_timeout_is_an_unknown_outcome_reconciled(mail_servers, customer_with_key):
+    customer, order = _unknown_purchase(customer_with_key)
     assert order.state == "unknown" and order.upstream_pending == "reconcile"
     assert balance_of(customer) == Decimal("1000.00")
     assert emails_reconcile() == 0  # too early to tell
@@ -192,13 +197,7 @@ def test_the_upstreams_lifetime_is_the_orders(mail_servers, customer_with_key):
 def test_an_unknown_purchase_learnt_late_is_given_back(mail_servers, customer_with_key, letter):
     """The late answer's mailbox (recorded on the unknown order) is cancelled upstream; a letter it
     got first is our loss, never the customer's."""
-    customer, _ = customer_with_key(balance="1000.00")
-    Provider.objects.filter(slot=1).update(
-        config={**support.NO_LETTER, "fail": "timeout", "fail_actions": ["email_buy"]}
-    )
-    with pytest.raises(ProviderFailed):
-        buy(customer)
-    order = EmailOrder.objects.get()
+    customer, order = _unknown_purchase(customer_with_key)
     mailbox = SandboxEmail.objects.get()  # the upstream sold it; its answer was lost
     EmailOrder.objects.filter(pk=order.pk).update(upstream_id=str(mailbox.pk))
     if letter:
