@@ -3,7 +3,9 @@
 Two reply shapes:
 - `Token`: a plain-text reply, `NAME` or `NAME:arg1:arg2`, sent bare (no
   newline, no BOM) as `text/html; charset=UTF-8`, what a PHP script sends.
-- `Json`: a top-level object encoded as PHP's `json_encode` does by default
+- `Json`: a top-level object or array (the document's own top-level type for
+  each action: getHistory and getMultiServiceNumber answer arrays), encoded as
+  PHP's `json_encode` does by default
   (compact, non-ASCII as \\uXXXX, `/` as `\\/`), sent as `application/json`.
   A Decimal is written as a bare number with its own places (money is always
   quantized to two: `120.00`); floats are refused, so they never reach the wire.
@@ -29,7 +31,7 @@ class Token:
 
 @dataclass(frozen=True)
 class Json:
-    data: Mapping = field(default_factory=dict)
+    data: Mapping | list = field(default_factory=dict)
 
 
 Reply = Token | Json
