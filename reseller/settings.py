@@ -6,6 +6,7 @@ CELERY_BROKER_URL and REDIS_URL (Redis), and must set SECRET_KEY and
 ALLOWED_HOSTS: outside the embedded run the server refuses to start without them.
 """
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -326,6 +327,11 @@ WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=15)
 # customer's own "allow private" flag is set by an admin, or the address is in one of these networks.
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=EMBEDDED)
 WEBHOOK_ALLOWED_NETWORKS = tuple(env.list("WEBHOOK_ALLOWED_NETWORKS", default=[]))
+for _network in WEBHOOK_ALLOWED_NETWORKS:  # a typo stops the start, not every delivery
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_network!r} is not a network (10.0.0.0/8)") from None
 
 
 def _every(task: str, seconds: int) -> dict:

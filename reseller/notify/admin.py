@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 
+from accounts.admin import CustomerAdmin
 from accounts.admin_forms import ReadOnlyAdmin
 from reseller.models import CustomerWebhook, WebhookDelivery, new_webhook_secret
 from reseller.notify import http
@@ -35,7 +36,7 @@ class CustomerWebhookForm(forms.ModelForm):
         model = CustomerWebhook
         fields = ("customer", "url", "allow_private")
 
-    def clean(self):
+    def clean(self):  # shared by the inline's form below
         data = super().clean()
         url = (data.get("url") or "").strip()
         data["url"] = url
@@ -44,6 +45,26 @@ class CustomerWebhookForm(forms.ModelForm):
             if problem:
                 self.add_error("url", problem)
         return data
+
+
+class CustomerWebhookInlineForm(CustomerWebhookForm):
+    class Meta(CustomerWebhookForm.Meta):
+        fields = ("url", "allow_private")
+
+
+class CustomerWebhookInline(admin.StackedInline):
+    """On the customer's own page (accounts' CustomerAdmin): the URL, the permission, the secret."""
+
+    model = CustomerWebhook
+    form = CustomerWebhookInlineForm
+    fields = ("url", "allow_private", "secret")
+    readonly_fields = ("secret",)
+    extra = 1
+    max_num = 1
+    verbose_name = verbose_name_plural = "webhook (SMS POSTed to the customer, docs/webhooks.md)"
+
+
+CustomerAdmin.inlines = (*CustomerAdmin.inlines, CustomerWebhookInline)
 
 
 @admin.register(CustomerWebhook)

@@ -98,7 +98,10 @@ def send_soon(delivery_id: int) -> bool:
 
 def activation_sms_queued(*, activation: Activation) -> bool:
     """Called in the transaction that recorded a new code on `activation` (first SMS, or another
-    after status 3). True when the customer has a webhook and a delivery was made."""
+    after status 3). True when the customer has a webhook and a delivery was made. handler_api
+    activations only: a cheap order's id is OTPGet's `ORD_...`, and OTPGet documents no webhook."""
+    if activation.kind != OrderKind.ACTIVATION:  # cheap numbers (ORD_... ids) have no documented webhook
+        return False
     hook = _hook_of(activation.customer_id)
     if hook is None or not hook.url:
         return False

@@ -399,3 +399,42 @@ def test_a_try_in_flight_is_not_repeated_until_its_lease_ends(
             assert sweep_webhooks() == 1
         delivery.refresh_from_db()
         assert delivery.attempts == 3 and len(broken.received) == 2
+
+
+def test_the_customers_own_admin_page_sets_the_webhook(admin_client, customer_with_key):
+    customer, _ = customer_with_key(balance="1", username="hooked")
+    url = reverse("admin:accounts_customer_change", args=[customer.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200 and b"Webhook (SMS POSTed to the customer" in page.content
+    form = page.context["adminform"].form
+    skip = ("password", "groups", "user_permissions")
+    data = {k: v for k, v in form.initial.items() if v is not None and k not in skip}
+    data["date_joined_0"], data["date_joined_1"] = customer.date_joined.strftime("%Y-%m-%d %H:%M:%S").split()
+    for formset in page.context["inline_admin_formsets"]:
+        fs = formset.formset
+        data.update({f"{fs.prefix}-TOTAL_FORMS": "1", f"{fs.prefix}-INITIAL_FORMS": "0"})
+        if fs.model is CustomerWebhook:
+            data[f"{fs.prefix}-0-url"] = "http://169.254.169.254/latest/meta-data"
+    refused = admin_client.post(url, data)
+    assert refused.status_code == 200 and b"link-local address" in refused.content
+    assert not CustomerWebhook.objects.exists()
+    prefix = next(f.formset.prefix for f in page.context["inline_admin_formsets"] if f.formset.model is CustomerWebhook)
+    data[f"{prefix}-0-url"] = "https://93.184.215.14/hook"
+    saved = admin_client.post(url, data)
+    assert saved.status_code == 302, saved.content.decode()[:3000]
+    hook = CustomerWebhook.objects.get(customer=customer)
+    assert hook.url == "https://93.184.215.14/hook" and not hook.allow_private and len(hook.secret) == 64
+    assert hook.secret.encode() in admin_client.get(url).content
+
+
+def test_cheap_numbers_send_no_webhook(sandbox, api, sms, receiver, customer_with_key):
+    """cheap_handler.php is OTPGet's (ids `ORD_...`), which documents no webhook."""
+    from reseller.models import Activation
+
+    customer, key = customer_with_key(balance="100")
+    hooked(customer, receiver.url)
+    a = buy(api, key)
+    Activation.objects.filter(pk=a.pk).update(kind="cheap")
+    a.refresh_from_db()
+    assert sms(a).state == "code_received"
+    assert not WebhookDelivery.objects.exists() and not receiver.received
