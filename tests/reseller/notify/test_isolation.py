@@ -3,6 +3,7 @@ queue, taken by a real Celery worker (here in a thread, on the in-memory broker,
 the status sync that records another customer's code, and getStatus that shows it, never wait
 for it; the other customer's own webhook is taken by another worker process meanwhile."""
 
+import logging
 import time
 from datetime import timedelta
 
@@ -27,15 +28,19 @@ def webhooks_worker():
     """A worker consuming only the webhooks queue, two threads (WEBHOOK_WORKER_CONCURRENCY)."""
     from celery.contrib.testing.worker import start_worker
 
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
+    root = logging.getLogger()
+    level, handlers = root.level, root.handlers[:]  # the worker's log set-up must not outlive it
+    eager, hijack = app.conf.task_always_eager, app.conf.worker_hijack_root_logger
+    app.conf.task_always_eager, app.conf.worker_hijack_root_logger = False, False
     try:
         with start_worker(
             app, pool="threads", concurrency=2, perform_ping_check=False, queues=[settings.QUEUE_WEBHOOKS]
         ) as worker:
             yield worker
     finally:
-        app.conf.task_always_eager = eager
+        app.conf.task_always_eager, app.conf.worker_hijack_root_logger = eager, hijack
+        root.setLevel(level)
+        root.handlers[:] = handlers
         connections.close_all()
 
 
