@@ -1,4 +1,4 @@
-# One image; the command chooses the role: web (gunicorn), worker-urgent + worker-bulk (or one
+# One image; the command chooses the role: web (gunicorn), worker-urgent + worker-bulk + worker-webhooks (or one
 # `worker` for every queue), beat, migrate, or any manage.py command. Every role needs the same
 # environment, e.g. CELERY_BROKER_URL=amqp://user:pass@rabbitmq:5672/vhost (RabbitMQ) and
 # REDIS_URL=redis://redis:6379/1 (cache). See docs/operations.md.

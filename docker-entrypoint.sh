@@ -1,5 +1,5 @@
 #!/bin/sh
-# Role selector for the single image: web | worker | worker-urgent | worker-bulk | beat | migrate
+# Role selector for the single image: web | worker | worker-urgent | worker-bulk | worker-webhooks | beat | migrate
 # | <manage.py command ...>. The worker layout is in docs/operations.md.
 set -e
 role="${1:-web}"
@@ -13,6 +13,9 @@ case "$role" in
   worker-bulk)    # customers' setStatus forwarded upstream, reconciliation, catalogue sync
            exec celery -A reseller worker -Q "${CELERY_QUEUE_PREFIX:-}forward,${CELERY_QUEUE_PREFIX:-}slow" \
                 -n "bulk@%h" --concurrency "${BULK_WORKER_CONCURRENCY:-4}" --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;
+  worker-webhooks)  # customers' webhooks: a slow customer endpoint waits here, never in the other queues
+           exec celery -A reseller worker -Q "${CELERY_QUEUE_PREFIX:-}webhooks" -n "webhooks@%h" \
+                --concurrency "${WEBHOOK_WORKER_CONCURRENCY:-4}" --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;
   beat)    exec celery -A reseller beat --loglevel "${LOG_LEVEL:-INFO}" --schedule /tmp/celerybeat-schedule "$@" ;;
   migrate) exec python manage.py migrate --noinput "$@" ;;
   *)       exec python manage.py "$role" "$@" ;;

@@ -258,3 +258,6 @@ class EmailServerAdmin(admin.ModelAdmin):
 
     list_display = ("server", "provider", "enabled", "lifetime_seconds")
     list_editable = ("enabled", "lifetime_seconds")
+
+
+import reseller.notify.admin  # noqa: E402,F401 - customer webhooks and their deliveries

@@ -14,9 +14,12 @@ The money follows the state: a hold while requesting/active, a capture at the
 first SMS, a release when it ends without one.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from billing.money import MAX_DIGITS, PKR_PLACES
 
@@ -494,3 +497,73 @@ class EmailLetter(models.Model):
 
     def __str__(self) -> str:
         return f"letter #{self.pk} of e-mail {self.order_id}"
+
+
+def new_webhook_secret() -> str:
+    """A customer's webhook signing secret: 32 random bytes as 64 hex characters."""
+    import secrets
+
+    return secrets.token_hex(32)
+
+
+class CustomerWebhook(models.Model):
+    """Where a customer's SMS are POSTed (docs/webhooks.md), and the secret that signs them. Set by
+    an admin; a rental's own `getRentNumber` `url` wins over it for that rental's SMS."""
+
+    customer = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook")
+    url = models.CharField(max_length=500, blank=True, help_text="http(s); empty: no webhooks")
+    secret = models.CharField(
+        max_length=64, default=new_webhook_secret, help_text="signs every request (X-Signature); give it to them"
+    )
+    allow_private = models.BooleanField(
+        default=False,
+        help_text="this customer's URLs may resolve to private, loopback or link-local addresses (your own network)",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["customer_id"]
+
+    def __str__(self) -> str:
+        return f"webhook of {self.customer} -> {self.url or '(none)'}"
+
+
+class WebhookDelivery(models.Model):
+    """One SMS to POST to one customer URL: created in the transaction that records the SMS (so
+    nothing is lost and a re-sync adds nothing: `event_key` is unique), sent by the
+    `reseller.deliver_webhook` task with retries, given up after WEBHOOK_RETRY_DELAYS."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        DELIVERED = "delivered", "delivered"
+        GIVEN_UP = "given_up", "given up"
+
+    uid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False, help_text="X-Delivery-Id")
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    order_kind = models.CharField(max_length=16, choices=OrderKind.choices)
+    order_pk = models.PositiveBigIntegerField()
+    event_key = models.CharField(max_length=120, unique=True, help_text="the SMS it tells of")
+    url = models.CharField(max_length=500)
+    body = models.TextField(help_text="the exact JSON sent (and signed)")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status of the last try")
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    window_from = models.DateTimeField(default=timezone.now, help_text="its tries end 2 hours after this")
+    last_try_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["next_try_at"], condition=Q(state="pending"), name="webhook_delivery_due_idx"),
+            models.Index(fields=["customer", "-id"], name="webhook_delivery_customer_idx"),
+            models.Index(fields=["order_kind", "order_pk"], name="webhook_delivery_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"webhook {self.uid} ({self.state}, {self.attempts} tries)"

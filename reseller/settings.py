@@ -6,6 +6,7 @@ CELERY_BROKER_URL and REDIS_URL (Redis), and must set SECRET_KEY and
 ALLOWED_HOSTS: outside the embedded run the server refuses to start without them.
 """
 
+import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -209,7 +210,10 @@ CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
 QUEUE_URGENT = f"{CELERY_QUEUE_PREFIX}urgent"  # status sync, expiry, the hold sweeper
 QUEUE_FORWARD = f"{CELERY_QUEUE_PREFIX}forward"  # customers' setStatus sent upstream
 QUEUE_SLOW = f"{CELERY_QUEUE_PREFIX}slow"  # reconciliation, catalogue and balance sync; anything unrouted
-CELERY_TASK_QUEUES = {q: {"exchange": q, "routing_key": q} for q in (QUEUE_URGENT, QUEUE_FORWARD, QUEUE_SLOW)}
+QUEUE_WEBHOOKS = f"{CELERY_QUEUE_PREFIX}webhooks"  # customers' webhooks: a slow customer waits only here
+CELERY_TASK_QUEUES = {
+    q: {"exchange": q, "routing_key": q} for q in (QUEUE_URGENT, QUEUE_FORWARD, QUEUE_SLOW, QUEUE_WEBHOOKS)
+}
 CELERY_TASK_DEFAULT_QUEUE = QUEUE_SLOW
 CELERY_TASK_DEFAULT_EXCHANGE = QUEUE_SLOW
 CELERY_TASK_DEFAULT_ROUTING_KEY = QUEUE_SLOW
@@ -236,6 +240,8 @@ CELERY_TASK_ROUTES = {
     "reseller.reconcile_emails": {"queue": QUEUE_SLOW},
     "upstream.sync_catalogues": {"queue": QUEUE_SLOW},
     "upstream.sync_balances": {"queue": QUEUE_SLOW},
+    "reseller.deliver_webhook": {"queue": QUEUE_WEBHOOKS},
+    "reseller.sweep_webhooks": {"queue": QUEUE_WEBHOOKS},
 }
 if CELERY_QUEUE_PREFIX:  # remote control and events stay private to the prefix too
     CELERY_CONTROL_EXCHANGE = f"{CELERY_QUEUE_PREFIX}celery"
@@ -305,6 +311,28 @@ PROVIDER_CIRCUIT_COOLDOWN_SECONDS = env.int("PROVIDER_CIRCUIT_COOLDOWN_SECONDS",
 # How many times a setStatus is forwarded upstream before it is left to the sweeper.
 UPSTREAM_FORWARD_MAX_RETRIES = env.int("UPSTREAM_FORWARD_MAX_RETRIES", default=5)
 
+# --- Customer webhooks (docs/webhooks.md) -----------------------------------
+# Seconds to wait before each retry of an unanswered delivery: 8 tries in all (the first at once),
+# the last 107.5 minutes after the first; a delivery is also given up WEBHOOK_GIVE_UP_SECONDS
+# after the SMS, whatever its count (SMS-Activate: "within 2 hours, but no more than 8 times").
+WEBHOOK_RETRY_DELAYS = tuple(env.list("WEBHOOK_RETRY_DELAYS", cast=int, default=[30, 120, 300, 600, 1200, 1800, 2400]))
+WEBHOOK_GIVE_UP_SECONDS = env.int("WEBHOOK_GIVE_UP_SECONDS", default=7200)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env.float("WEBHOOK_READ_TIMEOUT_SECONDS", default=10.0)
+# Retries up to this far ahead ride a Celery countdown; later ones are sent by the sweeper when due
+# (an ETA message is held unacknowledged by a worker: keep it under the broker's limits).
+WEBHOOK_MAX_COUNTDOWN_SECONDS = env.int("WEBHOOK_MAX_COUNTDOWN_SECONDS", default=300)
+WEBHOOK_SWEEP_SECONDS = env.int("WEBHOOK_SWEEP_SECONDS", default=15)
+# Customer URLs must resolve to public addresses unless this is on (the embedded run), the
+# customer's own "allow private" flag is set by an admin, or the address is in one of these networks.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=EMBEDDED)
+WEBHOOK_ALLOWED_NETWORKS = tuple(env.list("WEBHOOK_ALLOWED_NETWORKS", default=[]))
+for _network in WEBHOOK_ALLOWED_NETWORKS:  # a typo stops the start, not every delivery
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_network!r} is not a network (10.0.0.0/8)") from None
+
 
 def _every(task: str, seconds: int) -> dict:
     # A copy that waited in its queue longer than this is dropped by the worker: a fresh one is
@@ -327,6 +355,7 @@ CELERY_BEAT_SCHEDULE = {
     "emails-reconcile": _every("reseller.reconcile_emails", 120),
     "upstream-balance-sync": _every("upstream.sync_balances", env.int("BALANCE_SYNC_SECONDS", default=300)),
     "upstream-catalogue-sync": _every("upstream.sync_catalogues", env.int("CATALOGUE_SYNC_SECONDS", default=900)),
+    "webhooks-sweep": _every("reseller.sweep_webhooks", WEBHOOK_SWEEP_SECONDS),
 }
 
 # --- Benchmark helpers -----------------------------------------------------

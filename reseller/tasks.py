@@ -222,3 +222,48 @@ def reconcile_emails() -> int:
     from reseller.emails.lifecycle import emails_reconcile
 
     return emails_reconcile()
+
+
+# --- customer webhooks (reseller.notify.deliveries) -----------------------------------------------
+
+
+def _webhook_time_limit() -> int:
+    return int(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS + settings.WEBHOOK_READ_TIMEOUT_SECONDS) + 15
+
+
+@shared_task(
+    name="reseller.deliver_webhook",
+    soft_time_limit=_webhook_time_limit(),
+    time_limit=_webhook_time_limit() + 10,
+    **IDEMPOTENT,
+)
+def deliver_webhook(delivery_id: int) -> str:
+    """One try of a customer webhook. A retry due within WEBHOOK_MAX_COUNTDOWN_SECONDS is sent
+    with a countdown (no worker waits for it); a later one is left to the sweeper, which finds it
+    due in the database. The queued mark lives until the next try is sent or the delivery ends."""
+    from reseller.activations.enqueue import publish
+    from reseller.notify.deliveries import lease_seconds, webhook_deliver
+
+    key = queued_key("webhook", delivery_id)
+    tried = None
+    try:
+        tried = webhook_deliver(delivery_id=delivery_id)
+        return tried.state if tried else "not due"
+    finally:
+        if tried and tried.retry_in is not None and tried.retry_in <= settings.WEBHOOK_MAX_COUNTDOWN_SECONDS:
+            queued_mark(key, int(tried.retry_in) + lease_seconds(), replace=True)
+            if not publish(deliver_webhook, delivery_id, countdown=tried.retry_in):
+                queued_clear(key)
+        else:
+            queued_clear(key)
+
+
+@shared_task(name="reseller.sweep_webhooks", **IDEMPOTENT)
+def sweep_webhooks() -> int:
+    """Beat, every WEBHOOK_SWEEP_SECONDS: send the due deliveries that have no message queued."""
+    from reseller.notify.deliveries import lease_seconds, webhooks_due
+
+    sent = 0
+    for delivery_id in webhooks_due():
+        sent += publish_once(deliver_webhook, queued_key("webhook", delivery_id), lease_seconds(), delivery_id)
+    return sent

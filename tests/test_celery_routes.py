@@ -28,6 +28,14 @@ def test_sync_and_expiry_are_urgent_forwarding_is_not():
     assert routes["reseller.forward_status"] == routes["reseller.forward_pending"] == settings.QUEUE_FORWARD
 
 
+def test_customer_webhooks_have_a_queue_of_their_own():
+    """A slow customer endpoint occupies only the webhooks worker (docs/operations.md)."""
+    routes = {name: r["queue"] for name, r in settings.CELERY_TASK_ROUTES.items()}
+    webhooks = {name for name, queue in routes.items() if queue == settings.QUEUE_WEBHOOKS}
+    assert webhooks == {"reseller.deliver_webhook", "reseller.sweep_webhooks"}
+    assert settings.QUEUE_WEBHOOKS not in (settings.QUEUE_URGENT, settings.QUEUE_FORWARD, settings.QUEUE_SLOW)
+
+
 def test_the_broker_connection_is_retried_forever_and_publishes_are_bounded():
     assert settings.CELERY_BROKER_CONNECTION_RETRY and settings.CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP
     assert settings.CELERY_BROKER_CONNECTION_MAX_RETRIES is None

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from reseller.activations.enqueue import after_commit
 from reseller.models import Activation
+from reseller.notify.deliveries import activation_sms_queued
 from reseller.orders import money
 from reseller.orders.errors import NoCodeYet, OrderAlreadyEnded, TooEarlyToCancel
 from upstream.health import provider_record_sms
@@ -80,24 +81,24 @@ def activation_apply_upstream(*, activation: Activation, result: StatusResult) -
         ):
             first = activation.state == State.ACTIVE
             with transaction.atomic():
-                if (
-                    _move(
-                        activation,
-                        (State.ACTIVE, State.WAITING_RETRY) if not first else (State.ACTIVE,),
-                        state=State.CODE_RECEIVED,
-                        code=code,
-                        sms_text=(result.text or "")[:4000],
-                        sms_at=now,
-                        synced_at=now,
-                    )
-                    and first
-                ):
+                moved = _move(
+                    activation,
+                    (State.ACTIVE, State.WAITING_RETRY) if not first else (State.ACTIVE,),
+                    state=State.CODE_RECEIVED,
+                    code=code,
+                    sms_text=(result.text or "")[:4000],
+                    sms_at=now,
+                    synced_at=now,
+                )
+                if moved and first:
                     money.charge(
                         activation,
                         memo=f"{activation.kind} #{activation.pk}",
                         cost_memo=f"{activation.kind} #{activation.pk} "
                         f"{activation.service.code}/{activation.country_id}",
                     )
+                if moved:  # the customer's webhook, committed with the code (reseller/notify)
+                    activation_sms_queued(activation=activation)
         elif activation.state in (State.CANCELLED, State.EXPIRED) and activation.upstream_pending == Pending.CANCEL:
             # A code arrived after we refunded the customer: the upstream bills us.
             with transaction.atomic():

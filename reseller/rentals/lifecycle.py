@@ -19,6 +19,7 @@ from billing.models import Hold, LedgerAccount
 from billing.services import hold_release, wallet_hold
 from reseller.activations.lifecycle import extract_code
 from reseller.models import Rental, RentalRenewal, RentalSms
+from reseller.notify.deliveries import rental_sms_queued
 from reseller.orders import money
 from reseller.orders.engine import HOLD_MARGIN, purchases_interrupted_close
 from reseller.orders.errors import OrderAlreadyEnded, ProviderFailed
@@ -274,9 +275,14 @@ def rental_apply_upstream(*, rental: Rental, status: RentStatus | None) -> int:
         )
         for sms in status.sms
     ]
-    before = RentalSms.objects.filter(rental=rental).count()
-    RentalSms.objects.bulk_create(rows, ignore_conflicts=True)
-    added = RentalSms.objects.filter(rental=rental).count() - before
+    with transaction.atomic():  # the SMS and their webhook deliveries (reseller/notify) commit together
+        known = set(RentalSms.objects.filter(rental=rental).values_list("sms_id", flat=True))
+        RentalSms.objects.bulk_create(rows, ignore_conflicts=True)
+        fresh = list(
+            RentalSms.objects.filter(rental=rental, sms_id__in={r.sms_id for r in rows} - known).order_by("id")
+        )
+        rental_sms_queued(rental=rental, messages=fresh)
+    added = len(fresh)
     now = timezone.now()
     Rental.objects.filter(pk=rental.pk).update(synced_at=now)
     if rental.state == State.ACTIVE and status.state == RentState.CANCELLED:
@@ -286,8 +292,6 @@ def rental_apply_upstream(*, rental: Rental, status: RentStatus | None) -> int:
             state=State.FINISHED, ended_at=now, end_reason="ended upstream"
         )
     rental.refresh_from_db()
-    if added and rental.webhook_url:
-        log.info("rental %s: %d new SMS (webhook %s is the webhooks issue's)", rental.pk, added, rental.webhook_url)
     return added
 
 

@@ -1,0 +1,221 @@
+"""POSTing a customer webhook: short timeouts, no redirects, no proxies, and public addresses only.
+
+Unless the delivery may go to private addresses (WEBHOOK_ALLOW_PRIVATE_URLS, or the admin's
+"allow private" flag on the customer's webhook), every connection resolves the host itself,
+refuses it unless every address it resolves to is public (the rules of
+`upstream.destinations.address_refusal`: not private, loopback, link-local, multicast, reserved,
+unspecified, nor such an address wrapped in IPv6) or inside one of WEBHOOK_ALLOWED_NETWORKS, and
+connects to one of the checked addresses, never to a second lookup's answer (DNS rebinding).
+
+Only the status line matters (HTTP 200 = delivered); the body is never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import socket
+import sys
+import threading
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+import urllib3.util.connection
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from upstream import destinations
+
+USER_AGENT = "sms-reseller-webhooks/1"
+ERROR_CHARS = 300
+
+
+class Refused(NewConnectionError):
+    """The host resolves to an address a webhook may not go to: nothing was sent."""
+
+    def __init__(self, conn, reason: str):
+        super().__init__(conn, reason)
+        self.reason = reason
+
+
+@lru_cache(maxsize=8)
+def _networks(configured: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(text.strip(), strict=False) for text in configured if text.strip())
+
+
+def allowed_networks() -> tuple:
+    return _networks(tuple(settings.WEBHOOK_ALLOWED_NETWORKS))
+
+
+def address_refusal(text: str) -> str | None:
+    """Why a webhook may not connect to `text` ("loopback", ...), or None if it may."""
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return "not an IP address"
+    if any(address.version == net.version and address in net for net in allowed_networks()):
+        return None
+    return destinations.address_refusal(address)
+
+
+def resolve_allowed(host: str, port: int) -> list[str]:
+    """The addresses of `host` if every one may be connected to; raise Refused-worthy ValueError."""
+    found: list[str] = []
+    for _, _, _, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        text = str(sockaddr[0])
+        reason = address_refusal(text)
+        if reason:
+            shown = host if text == host else f"{host} ({text})"
+            raise ValueError(f"{shown} is a {reason} address (not allowed for webhooks)")
+        if text not in found:
+            found.append(text)
+    if not found:
+        raise ValueError(f"{host} resolves to no address")
+    return found
+
+
+class _CheckedConnectionMixin:
+    def _new_conn(self) -> socket.socket:
+        try:
+            addresses = resolve_allowed(self._dns_host, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        except ValueError as exc:
+            raise Refused(self, str(exc)) from None
+        last: OSError | None = None
+        for address in addresses:
+            try:
+                sock = urllib3.util.connection.create_connection(
+                    (address, self.port), self.timeout, source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )  # fmt: skip
+            except OSError as exc:
+                last = exc
+                continue
+            sys.audit("http.client.connect", self, self.host, self.port)
+            return sock
+        if isinstance(last, TimeoutError):
+            raise ConnectTimeoutError(self, f"connection to {self.host} timed out")
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
+
+
+class _CheckedHTTP(_CheckedConnectionMixin, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _CheckedHTTPS(_CheckedConnectionMixin, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTP
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPS
+
+
+class _Adapter(HTTPAdapter):
+    def __init__(self, *, checked: bool):
+        self.checked = checked
+        super().__init__(max_retries=Retry(total=0, read=False, redirect=False), pool_connections=4, pool_maxsize=4)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        if self.checked:
+            self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def send(self, request, *args, **kwargs):
+        kwargs["proxies"] = {}  # a proxy would resolve the name out of the check's sight
+        return super().send(request, *args, **kwargs)
+
+
+_local = threading.local()
+
+
+def _session(checked: bool) -> requests.Session:
+    """One session per thread and policy (a Session is not thread-safe), renewed after a fork."""
+    pid = os.getpid()
+    if getattr(_local, "pid", None) != pid:
+        _local.sessions, _local.pid = {}, pid
+    session = _local.sessions.get(checked)
+    if session is None:
+        session = requests.Session()
+        session.trust_env = False
+        adapter = _Adapter(checked=checked)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        _local.sessions[checked] = session
+    return session
+
+
+def url_problem(url: str) -> str:
+    """What makes `url` unfit for a webhook by its form alone ("" if nothing): http(s), a host,
+    no credentials, at most 500 characters. Where it points is checked when connecting."""
+    if len(url) > 500 or any(ord(char) < 33 or ord(char) == 127 for char in url):
+        return "not a URL of at most 500 characters without spaces"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "not an http(s) URL"
+    if not parts.hostname:
+        return "the URL names no host"
+    if "@" in parts.netloc:
+        return "the URL must not contain credentials"
+    return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    status: int | None  # the HTTP status, None when no answer came
+    error: str = ""  # empty when delivered
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == 200
+
+
+def post(url: str, body: str, headers: dict[str, str], *, allow_private: bool) -> Outcome:
+    """POST `body` to `url`; HTTP 200 is delivered, anything else (another status, a redirect,
+    a refused address, no answer within the timeouts) is a failed try with its reason."""
+    problem = url_problem(url)
+    if problem:
+        return Outcome(None, f"refused: {problem}"[:ERROR_CHARS])
+    checked = not (allow_private or settings.WEBHOOK_ALLOW_PRIVATE_URLS)
+    try:
+        response = _session(checked).post(
+            url,
+            data=body.encode(),
+            headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
+            timeout=(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS, settings.WEBHOOK_READ_TIMEOUT_SECONDS),
+            allow_redirects=False,
+            stream=True,
+        )
+    except requests.exceptions.RequestException as exc:
+        return Outcome(None, _reason(exc)[:ERROR_CHARS])
+    status = response.status_code
+    response.close()  # the body is not read: a connection with an unread body is not reused
+    if status == 200:
+        return Outcome(200)
+    return Outcome(status, f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else ""))
+
+
+def _reason(exc: requests.exceptions.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"no answer within {settings.WEBHOOK_READ_TIMEOUT_SECONDS:g} s"
+    cause = exc.args[0] if exc.args else exc
+    if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
+        cause = cause.reason
+    if isinstance(cause, Refused):
+        return f"refused: {cause.reason}"
+    return f"{type(cause).__name__}: {cause}"
