@@ -60,6 +60,8 @@ Outcome = UpstreamOrphan.Outcome
 ORDER_REF = re.compile(ORDER_REF_PREFIX + r"(\d{1,18})")
 # How far apart the clocks of the web and worker hosts may be.
 CLOCK_SKEW = timedelta(seconds=5)
+# States in which an order holds a number the upstream lists as live.
+HELD_LIVE = (State.ACTIVE, State.CODE_RECEIVED, State.WAITING_RETRY)
 
 
 def orphan_min_age() -> timedelta:
@@ -314,6 +316,8 @@ def purchase_check(activation: Activation, *, service_code: str, country_code: i
       is the account's whole live set, read after the upstream was done). Exactly one, while no
       other purchase at the account could own such a number (one in flight, or unknown with no
       number yet): it is this order's. Anything else: unknown.
+    - Both conclusions by elimination need the whole list: one that misses a number our orders
+      hold live at this account may be cut short (or lag), so it proves nothing.
     """
     provider = activation.provider
     client = client_for(provider)
@@ -336,6 +340,8 @@ def purchase_check(activation: Activation, *, service_code: str, country_code: i
     # Read before ownership: a rival recording its number between the two reads is seen by one of them.
     rivals = _rivals(activation, siblings, by_service=by_codes)
     owned = _owned({item.upstream_id for item in listing}, siblings)
+    if not _complete(listing, siblings):
+        return Check(why="the list misses live numbers of ours")
     watched_before = set(
         UpstreamOrphan.objects.filter(
             provider__in=siblings, resolved_at__isnull=True, first_seen_at__lt=activation.created_at - CLOCK_SKEW
@@ -358,6 +364,13 @@ def purchase_check(activation: Activation, *, service_code: str, country_code: i
 
 def _bought(item: ActiveActivation) -> Purchase:
     return Purchase(upstream_id=item.upstream_id, phone=item.phone, cost=listed_cost(item))
+
+
+def _complete(listing: list[ActiveActivation], siblings) -> bool:
+    """Whether the list shows every number our orders hold live at this account."""
+    listed = {item.upstream_id for item in listing}
+    held = Activation.objects.filter(provider__in=siblings, state__in=HELD_LIVE).exclude(upstream_id="")
+    return not held.exclude(upstream_id__in=list(listed)).exists()
 
 
 def _same_codes(item: ActiveActivation, service_code: str, country_code: int) -> bool:

@@ -309,3 +309,53 @@ def test_concurrent_unreadable_purchases_never_give_an_order_two_live_numbers(fa
     provider_reconcile(provider_id=Provider.objects.get(slot=1).pk)
     assert unowned_live(one, Provider.objects.get(slot=1)) == []
     ledger_verify_command()
+
+
+def test_a_list_missing_a_live_number_of_ours_proves_no_absence(fakes, api, customer_with_key):
+    """The list may be cut short (or lag): it misses a number an order of ours holds live, so
+    an empty look proves nothing and the purchase stays unknown, slot 2 untouched."""
+    one, two = fakes
+    customer, key = customer_with_key(balance="100.00")
+    held = Activation.objects.get(pk=int(buy(api, key).split(":")[1]))
+    # Cancelled upstream behind our back (through the fake's protocol), still active here.
+    assert one.state.handle({"api_key": "k1", "action": "setStatus", "id": held.upstream_id, "status": "8"})[1] == (
+        "ACCESS_CANCEL"
+    )
+    one.clear_calls()
+    one.next_response("getNumberV2", HTML_500, status=500)
+
+    assert buy(api, key) == "ERROR_PROVIDER_1:HTTP 500"
+    a = Activation.objects.exclude(pk=held.pk).get()
+    assert (a.state, a.upstream_pending) == ("unknown", "reconcile")
+    assert "the list misses live numbers of ours" in attempts_of(a).get().raw
+    assert two.calls == []
+
+
+def test_a_number_carrying_our_reference_is_ours_whatever_else_is_in_flight(customer_with_key):
+    """Where the list reports our orderId (the sandbox does), the reference is proof: found even
+    with another purchase in flight and other unowned numbers of the same service listed."""
+    from reseller.activations.reconcile import purchase_check
+    from upstream.providers import client_for
+    from upstream.providers.base import BuyRequest
+
+    sandbox = provider_add(slot=3, protocol="sandbox", url="", api_key="", config={"sms_delay_seconds": 3600})
+    catalogue_sync(provider=sandbox)
+    a, _ = customer_with_key(balance="100.00", username="a")
+    b, _ = customer_with_key(balance="100.00", username="b")
+    tg = Service.objects.get(code="tg")
+    mine, rival = (
+        Activation.objects.create(customer=c, provider=sandbox, service=tg, country_id=22, price=Decimal("1.00"))
+        for c in (a, b)
+    )
+    client = client_for(sandbox)
+    client.buy(BuyRequest(service="tg", country=22, order_ref=""))  # unowned, no reference
+    sold = client.buy(BuyRequest(service="tg", country=22, order_ref=order_ref(mine.pk)))
+
+    check = purchase_check(mine, service_code="tg", country_code=22)
+    assert check.bought is not None and (check.bought.upstream_id, check.bought.phone) == (sold.upstream_id, sold.phone)
+    assert check.bought.cost == sold.cost
+
+    # The rival's own purchase sold nothing with its reference: two unowned numbers, one in flight.
+    other = purchase_check(rival, service_code="tg", country_code=22)
+    assert (other.bought, other.absent) == (None, False)
+    Activation.objects.filter(pk__in=[mine.pk, rival.pk]).update(state="failed")
