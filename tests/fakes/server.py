@@ -34,6 +34,7 @@ class _Canned:
     chunk_delay: float | None = None
     chunk_size: int = 1
     carry_out: bool = False  # the state handles the request first; this replaces its answer
+    normal: bool = False  # a place in the queue answered by the protocol itself (next_normal)
 
 
 class _Server(socketserver.ThreadingMixIn, WSGIServer):
@@ -152,6 +153,12 @@ class FakeUpstream:
         with self._lock:
             self._canned[action].append(canned)
 
+    def next_normal(self, action: str) -> None:
+        """Answer the next request for `action` as the protocol does: a place in the queue of
+        canned responses, so a test can script a sequence (a failure, a sale, a failure...)."""
+        with self._lock:
+            self._canned[action].append(_Canned(b"", normal=True))
+
     def next_disconnect(self, action: str) -> None:
         """Close the connection of the next request for `action` after reading it, without answering."""
         with self._lock:
@@ -221,9 +228,10 @@ class FakeUpstream:
             canned = queue.popleft() if queue else None
         if delay:
             self._stopping.wait(delay)
-        if canned is None or canned.carry_out:
+        if canned is None or canned.carry_out or canned.normal:
             content_type, body = self.respond(action, params)
-            canned = canned or _Canned(body.encode(), content_type=content_type)
+            if canned is None or canned.normal:
+                canned = _Canned(body.encode(), content_type=content_type)
         if canned.body is None:
             environ["fake.socket"].shutdown(socket.SHUT_RDWR)
             start_response("200 OK", [])

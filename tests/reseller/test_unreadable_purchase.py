@@ -16,6 +16,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from billing.selectors import wallet_of
@@ -259,20 +260,37 @@ def test_an_unowned_number_of_this_order_found_despite_other_live_numbers(fakes,
 # --- concurrency ------------------------------------------------------------------------------
 
 
+# Each purchase's fate at slot 1, in the order the requests arrive: "sold" sells then answers an
+# HTTP 500, "unsold" answers one without selling, "ok" is a normal sale.
+WAVES = {
+    "every-reply-500": ["sold", "unsold"] * 4,
+    "500s-among-sales": ["sold", "ok", "unsold", "ok", "sold", "ok", "unsold", "ok"],
+}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_unreadable_purchases_never_give_an_order_two_live_numbers(fakes, customer_with_key):
-    """Eight purchases at once at slot 1, which sells half of them and answers every one with an
-    HTTP 500. Whatever each check concludes while the others are in flight, no order ends with
-    two live numbers (by the reference each purchase sent), no number is given to two orders, and
-    reconciliation cleans up what stayed unknown."""
+@override_settings(PROVIDER_CIRCUIT_FAILURES=100)  # slot 1 stays in the routing throughout
+@pytest.mark.parametrize("wave", list(WAVES))
+@pytest.mark.parametrize("stagger", [0.0, 0.12, 0.6])
+def test_concurrent_unreadable_purchases_never_give_an_order_two_live_numbers(fakes, customer_with_key, wave, stagger):
+    """Eight purchases at slot 1 at once (or one every `stagger` seconds, so some checks run while
+    others are in flight and some after they ended), some answered with an HTTP 500 after or
+    without selling. Whatever each check concludes, no order ends with two live numbers (by the
+    reference each purchase sent), no number is given to two orders, every customer pays exactly
+    for the number they got, and reconciliation cleans up what stayed unknown."""
     one, two = fakes
-    one.delay(0.3, actions=["getNumberV2"])  # every purchase in flight together
-    for i in range(8):
-        one.next_response("getNumberV2", HTML_500, status=500, carry_out=i % 2 == 0)
+    one.delay(0.3, actions=["getNumberV2"])  # purchases overlap at the upstream
+    fates = WAVES[wave]
+    for fate in fates:
+        if fate == "ok":
+            one.next_normal("getNumberV2")
+        else:
+            one.next_response("getNumberV2", HTML_500, status=500, carry_out=fate == "sold")
     customers = [customer_with_key(balance="100.00", username=f"c{i}")[0] for i in range(8)]
     results = {}
 
-    def run(customer):
+    def run(customer, pause):
+        threading.Event().wait(pause)
         try:
             results[customer.pk] = activation_purchase(request_for(customer))
         except Exception as exc:  # noqa: BLE001 - asserted below
@@ -280,7 +298,7 @@ def test_concurrent_unreadable_purchases_never_give_an_order_two_live_numbers(fa
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(c,)) for c in customers]
+    threads = [threading.Thread(target=run, args=(c, i * stagger)) for i, c in enumerate(customers)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -301,7 +319,7 @@ def test_concurrent_unreadable_purchases_never_give_an_order_two_live_numbers(fa
             assert balance_of(a.customer) == Decimal("100.00") - a.price
         else:
             assert balance_of(a.customer) == Decimal("100.00")
-    assert len(one.activations) == 4  # slot 1 sold exactly the four it was told to
+    assert len(one.activations) == fates.count("sold") + fates.count("ok")  # slot 1 sold what it was told to
 
     # What stayed unknown is reconciled: its orphans cancelled once no purchase can own them.
     provider_reconcile(provider_id=Provider.objects.get(slot=1).pk)
