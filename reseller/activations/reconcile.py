@@ -363,7 +363,8 @@ def purchase_check(activation: Activation, *, service_code: str, country_code: i
 
 
 def _bought(item: ActiveActivation) -> Purchase:
-    return Purchase(upstream_id=item.upstream_id, phone=item.phone, cost=listed_cost(item))
+    """The purchase a listed number stands for; the list names no operator ("": the order's own)."""
+    return Purchase(upstream_id=item.upstream_id, phone=item.phone, cost=listed_cost(item), operator="")
 
 
 def _complete(listing: list[ActiveActivation], siblings) -> bool:

@@ -377,3 +377,13 @@ def test_a_number_carrying_our_reference_is_ours_whatever_else_is_in_flight(cust
     other = purchase_check(rival, service_code="tg", country_code=22)
     assert (other.bought, other.absent) == (None, False)
     Activation.objects.filter(pk__in=[mine.pk, rival.pk]).update(state="failed")
+
+
+def test_a_found_number_keeps_the_operator_the_customer_asked_for(fakes, api, customer_with_key):
+    """The list names no operator: the order keeps its own (a normal purchase takes the reply's)."""
+    one, two = fakes
+    customer, key = customer_with_key(balance="100.00")
+    one.next_response("getNumberV2", HTML_500, status=500, carry_out=True)
+    answer = api(key, "getNumber", service="tg", country="22", operator="mtt")
+    a = Activation.objects.get(pk=int(answer.split(":")[1]))
+    assert (a.provider.slot, a.operator) == (1, "mtt")
