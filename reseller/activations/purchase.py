@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from reseller.models import Activation, OrderKind
-from reseller.orders.engine import OrderAdapter, order_purchase
+from reseller.orders.engine import Check, OrderAdapter, order_purchase
 from reseller.orders.errors import NoNumbers, OrderNotFound, UnknownProviderSlot
 from reseller.orders.routing import Candidate, candidates_for, within_limit
 from upstream.models import Country, Service
@@ -94,6 +94,12 @@ class ActivationOrders(OrderAdapter):
 
     def retargeted(self, order, candidate: Candidate) -> dict:
         return {"country": candidate.offer.country}  # any-country orders may move country
+
+    def check(self, order, candidate: Candidate, request: PurchaseRequest) -> Check | None:
+        """The active list read once, matched as reconciliation matches (`purchase_check`)."""
+        from reseller.activations.reconcile import purchase_check  # reconcile imports this module
+
+        return purchase_check(order, service_code=candidate.service_code, country_code=candidate.country_code)
 
 
 ADAPTER = ActivationOrders()

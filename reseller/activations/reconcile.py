@@ -19,6 +19,10 @@ committed yet), so a live upstream number is only treated as ours to cancel when
 
 A number whose reference names anything else (an order still `requesting`, a
 live one, a reference that is not ours) is left alone.
+
+The same rules settle one purchase at once (`purchase_check`): right after an
+unreadable reply, while the order is still `requesting`, the active list is read
+once and the order's number is found, proven absent, or left unknown (docs/orders.md).
 """
 
 import logging
@@ -34,9 +38,18 @@ from reseller.activations.purchase import ORDER_REF_PREFIX, lifetime_seconds, or
 from reseller.activations.sync import expected_live
 from reseller.models import Activation, UpstreamOrphan
 from reseller.orders import money
-from upstream.models import Provider
+from reseller.orders.engine import Check
+from upstream.models import Provider, ServiceMapping
 from upstream.providers import client_for
-from upstream.providers.base import ActiveActivation, ProviderError, SetStatus, StatusResult, UnknownActivation
+from upstream.providers.base import (
+    ActiveActivation,
+    ProviderError,
+    Purchase,
+    SetStatus,
+    StatusResult,
+    UnknownActivation,
+    error_summary,
+)
 from upstream.providers.base import UpstreamState as Up
 from upstream.selectors import providers_sharing_account
 
@@ -47,6 +60,8 @@ Outcome = UpstreamOrphan.Outcome
 ORDER_REF = re.compile(ORDER_REF_PREFIX + r"(\d{1,18})")
 # How far apart the clocks of the web and worker hosts may be.
 CLOCK_SKEW = timedelta(seconds=5)
+# States in which an order holds a number the upstream lists as live.
+HELD_LIVE = (State.ACTIVE, State.CODE_RECEIVED, State.WAITING_RETRY)
 
 
 def orphan_min_age() -> timedelta:
@@ -86,12 +101,7 @@ def _reconcile_listing(
 ) -> None:
     siblings = providers_sharing_account(provider)
     listed = {item.upstream_id: item for item in listing}
-    # Ownership is read after the listing: a purchase that recorded its number meanwhile is seen.
-    owned = set(
-        Activation.objects.filter(provider__in=siblings, upstream_id__in=list(listed)).values_list(
-            "upstream_id", flat=True
-        )
-    )
+    owned = _owned(listed, siblings)
     now = timezone.now()
     open_rows = {o.upstream_id: o for o in UpstreamOrphan.objects.filter(provider=provider, resolved_at__isnull=True)}
     for upstream_id, sighting in open_rows.items():
@@ -101,7 +111,7 @@ def _reconcile_listing(
     for item in listing:
         if item.upstream_id in owned:
             continue
-        ref = str(item.raw.get("orderId") or "")
+        ref = listed_ref(item)
         if ref:
             owner = by_ref.get(ref) or _ended_owner(ref, siblings)
             if owner is None:
@@ -123,6 +133,21 @@ def _reconcile_listing(
             report["waiting"] += 1
             continue
         _cancel_orphan(client, provider, item, None, report, sighting=sighting, unknown=unknown)
+
+
+def listed_ref(item: ActiveActivation) -> str:
+    """The order reference an active-list entry carries (our `act<id>` where it is ours), or ""."""
+    return str(item.raw.get("orderId") or "")
+
+
+def _owned(listed, siblings) -> set[str]:
+    """The listed upstream ids an order of ours at this account owns. Read after the listing: a
+    purchase that recorded its number meanwhile is seen."""
+    return set(
+        Activation.objects.filter(provider__in=siblings, upstream_id__in=list(listed)).values_list(
+            "upstream_id", flat=True
+        )
+    )
 
 
 def _ended_owner(ref: str, siblings) -> Activation | None:
@@ -195,18 +220,24 @@ def _cancel_orphan(
 def _listed_cost(provider: Provider, item: ActiveActivation, unknown: list[Activation]) -> Decimal | None:
     """What the upstream bills for an orphan linked to no order: its listed cost where the
     list shows one, else the cost of an unknown order of the same service."""
-    try:
-        listed = Decimal(str(item.raw.get("activationCost")))
-        if listed.is_finite() and listed >= 0:
-            return provider.to_pkr(listed)
-    except InvalidOperation:
-        pass
+    listed = listed_cost(item)
+    if listed is not None:
+        return provider.to_pkr(listed)
     service = str(item.raw.get("serviceCode") or "")
     same = [a for a in unknown if a.service.code == service] or list(unknown)
     if not same:
         log.warning("orphan %s at provider %s had a code; its cost is unknown", item.upstream_id, provider.slot)
         return None
     return same[0].cost_pkr
+
+
+def listed_cost(item: ActiveActivation) -> Decimal | None:
+    """The entry's `activationCost` (the provider's currency) where the list shows a valid one."""
+    try:
+        listed = Decimal(str(item.raw.get("activationCost")))
+    except InvalidOperation:
+        return None
+    return listed if listed.is_finite() and listed >= 0 else None
 
 
 def _resolve(sighting: UpstreamOrphan, outcome: str, now) -> None:
@@ -266,6 +297,105 @@ def _settle(activation: Activation, note: str, report: dict) -> None:
     report["closed"] += Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.RECONCILE).update(
         upstream_pending="", failure=note
     )
+
+
+# --- one purchase at once ------------------------------------------------------------------------
+
+
+def purchase_check(activation: Activation, *, service_code: str, country_code: int) -> Check | None:
+    """Whether the purchase of `activation` (still `requesting`: its upstream call at the row's
+    provider, with these codes, just got an unreadable reply from an upstream done with it) sold
+    a number, by one read of the active list after that reply and the ownership rules above.
+    None where the protocol has no list.
+
+    - An entry carrying its reference (`act<id>`) is its number.
+    - Otherwise only an entry no one else can own may be its number: unowned (no order of ours at
+      this account records it), carrying no reference (one names another order or system), of
+      its service and country where the protocol lists the codes it was bought with, and not
+      watched as an orphan since before this order began. None such: nothing was sold (the list
+      is the account's whole live set, read after the upstream was done). Exactly one, while no
+      other purchase at the account could own such a number (one in flight, or unknown with no
+      number yet): it is this order's. Anything else: unknown.
+    - Both conclusions by elimination need the whole list: one that misses a number our orders
+      hold live at this account may be cut short (or lag), so it proves nothing.
+    """
+    provider = activation.provider
+    client = client_for(provider)
+    if not client.supports_active_list:
+        return None
+    try:
+        listing = client.active_activations(expected=expected_live(provider))
+    except ProviderError as exc:
+        log.info(
+            "check of %s %s: active list of slot %s failed: %r", activation.kind, activation.pk, provider.slot, exc
+        )
+        return Check(why=f"active list {error_summary(exc)}")
+    mine = [item for item in listing if listed_ref(item) == order_ref(activation.pk)]
+    if len(mine) > 1:
+        return Check(why="several numbers carry its reference")
+    if mine:
+        return Check(bought=_bought(mine[0]))
+    siblings = providers_sharing_account(provider)
+    by_codes = client.active_list_codes
+    # Read before ownership: a rival recording its number between the two reads is seen by one of them.
+    rivals = _rivals(activation, siblings, by_service=by_codes)
+    owned = _owned({item.upstream_id for item in listing}, siblings)
+    if not _complete(listing, siblings):
+        return Check(why="the list misses live numbers of ours")
+    watched_before = set(
+        UpstreamOrphan.objects.filter(
+            provider__in=siblings, resolved_at__isnull=True, first_seen_at__lt=activation.created_at - CLOCK_SKEW
+        ).values_list("upstream_id", flat=True)
+    )
+    unclaimed = [
+        item
+        for item in listing
+        if item.upstream_id not in owned
+        and not listed_ref(item)
+        and item.upstream_id not in watched_before
+        and (not by_codes or _same_codes(item, service_code, country_code))
+    ]
+    if not unclaimed:
+        return Check(absent=True)
+    if len(unclaimed) == 1 and not rivals:
+        return Check(bought=_bought(unclaimed[0]))
+    return Check(why=f"{len(unclaimed)} unowned number(s), {'other purchases may own them' if rivals else 'which?'}")
+
+
+def _bought(item: ActiveActivation) -> Purchase:
+    """The purchase a listed number stands for; the list names no operator ("": the order's own)."""
+    return Purchase(upstream_id=item.upstream_id, phone=item.phone, cost=listed_cost(item), operator="")
+
+
+def _complete(listing: list[ActiveActivation], siblings) -> bool:
+    """Whether the list shows every number our orders hold live at this account."""
+    listed = {item.upstream_id for item in listing}
+    held = Activation.objects.filter(provider__in=siblings, state__in=HELD_LIVE).exclude(upstream_id="")
+    return not held.exclude(upstream_id__in=list(listed)).exists()
+
+
+def _same_codes(item: ActiveActivation, service_code: str, country_code: int) -> bool:
+    """An entry is of these codes unless it names others."""
+    service, country = item.raw.get("serviceCode"), item.raw.get("countryCode")
+    return (service in (None, "") or str(service) == service_code) and (
+        country in (None, "") or str(country) == str(country_code)
+    )
+
+
+def _rivals(activation: Activation, siblings, *, by_service: bool) -> bool:
+    """Whether another purchase at this account could own an unowned number: one in flight, or
+    one whose outcome is unknown and whose number is not known yet. `by_service`: the list names
+    the codes bought with, so at the same provider row (one mapping table) only a purchase of
+    the same service can own an entry of this order's codes, unless a mapping row could give two
+    of our services one upstream code."""
+    others = (
+        Activation.objects.filter(provider__in=siblings)
+        .exclude(pk=activation.pk)
+        .filter(Q(state=State.REQUESTING) | Q(state=State.UNKNOWN, upstream_pending=Pending.RECONCILE, upstream_id=""))
+    )
+    if by_service and not ServiceMapping.objects.filter(provider_id=activation.provider_id).exists():
+        others = others.filter(~Q(provider_id=activation.provider_id) | Q(service_id=activation.service_id))
+    return others.exists()
 
 
 def providers_to_reconcile() -> list[int]:

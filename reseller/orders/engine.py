@@ -12,7 +12,12 @@ provider error the next candidate is tried, and retargeting the order at it (the
 hold released, a hold of the new price placed, the row's provider and price changed) is one
 transaction too. A timeout or an unreadable reply is an unknown outcome and ends the request
 (never two live numbers for one order): the hold is released and reconciliation
-(reseller.orders.reconcile) looks for the number upstream.
+(reseller.activations.reconcile) looks for the number upstream. An unreadable reply from an
+upstream that is done with the request (`upstream_done`: HTML, an HTTP 500, a mangled success;
+not a gateway's 502/504, not a timeout) first gets one immediate check where the adapter can make
+one (`OrderAdapter.check`: the active list read after the reply): its number found, the order
+proceeds as bought; certainly not sold, the next candidate is tried; anything else is the
+unknown outcome above.
 
 The whole chain runs against one deadline (PURCHASE_DEADLINE_SECONDS, well inside the web
 worker's timeout): every upstream call gets only what is left of it, and no further candidate
@@ -27,6 +32,7 @@ is here, once.
 import logging
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -51,12 +57,23 @@ from upstream.providers.base import (
     Purchase,
     SetStatus,
     error_summary,
+    upstream_done,
 )
 from upstream.providers.base import NoNumbers as UpstreamNoNumbers
 
 log = logging.getLogger(__name__)
 # A hold outlives its order by this margin: the order's own expiry settles it first.
 HOLD_MARGIN = timedelta(seconds=600)
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the immediate check after an unreadable reply to a purchase proved: `bought`, the
+    number the upstream sold for this order; or `absent`, nothing was sold; or neither (`why`)."""
+
+    bought: Purchase | None = None
+    absent: bool = False
+    why: str = ""
 
 
 class OrderAdapter(ABC):
@@ -88,6 +105,14 @@ class OrderAdapter(ABC):
     def recorded(self, order, bought: Purchase, now) -> dict:
         """The kind's own columns phase 3 sets on success, besides state, upstream id,
         phone, cost and expiry."""
+
+    def check(self, order, candidate: Candidate, request) -> Check | None:
+        """After `buy` got an unreadable reply from an upstream done with the request: one look
+        upstream (no transaction is open) at whether it sold this order a number. None: the kind
+        or protocol cannot look (the outcome stays unknown). A `Check` must be sound: `bought`
+        only for a number provably this order's, `absent` only when the look proves nothing
+        was sold (failover follows: a wrong `absent` is two live numbers for one order)."""
+        return None
 
     def bought_fields(self, bought) -> dict:
         """The columns naming what was bought (an activation's phone; an e-mail's address)."""
@@ -181,6 +206,12 @@ def _buy_first(adapter: OrderAdapter, order, candidates: list[Candidate], reques
                 raise
         try:
             bought = _call(adapter, order, candidate, request)
+        except _NotSold as unsold:
+            log.info(
+                "%s %s: provider slot %s sold nothing (checked)", order.kind, order.pk, candidate.offer.provider.slot
+            )
+            last_error = unsold.error
+            continue
         except (ProviderTimeout, BadResponse) as exc:
             # No answer, or one we cannot read (an HTML error page, a proxy's 502, a mangled
             # success): the upstream may have sold us a number. Unknown outcome, stop here.
@@ -230,20 +261,52 @@ def _release_connection() -> None:
         connection.close()
 
 
+class _NotSold(Exception):
+    """The upstream's reply was unreadable and the check proved it sold nothing: try the next."""
+
+    def __init__(self, error: ProviderError):
+        self.error = error
+
+
 def _call(adapter: OrderAdapter, order, candidate: Candidate, request) -> Purchase:
     _release_connection()
     started = time.monotonic()
     try:
         bought = adapter.buy(order, candidate, request)
     except ProviderError as exc:
+        finished = time.monotonic()
+        check = adapter.check(order, candidate, request) if upstream_done(exc) else None
         attempt_record(
-            order=order, provider=candidate.offer.provider, price=candidate.quote.price, started=started, error=exc
+            order=order,
+            provider=candidate.offer.provider,
+            price=candidate.quote.price,
+            started=started,
+            finished=finished,
+            error=exc,
+            checked=_checked(check),
         )
+        if check is not None and check.bought is not None:
+            log.warning(
+                "%s %s: unreadable reply from slot %s; its number %s found upstream",
+                order.kind,
+                order.pk,
+                candidate.offer.provider.slot,
+                check.bought.upstream_id,
+            )
+            return check.bought
+        if check is not None and check.absent:
+            raise _NotSold(exc) from None
         raise
     attempt_record(
         order=order, provider=candidate.offer.provider, price=candidate.quote.price, started=started, error=None
     )
     return bought
+
+
+def _checked(check: Check | None) -> str | None:
+    if check is None:
+        return None
+    return "found" if check.bought is not None else "absent" if check.absent else check.why or "unknown"
 
 
 # --- phase 3 ---------------------------------------------------------------------------------

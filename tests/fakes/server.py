@@ -33,6 +33,8 @@ class _Canned:
     headers: tuple[tuple[str, str], ...] = ()
     chunk_delay: float | None = None
     chunk_size: int = 1
+    carry_out: bool = False  # the state handles the request first; this replaces its answer
+    normal: bool = False  # a place in the queue answered by the protocol itself (next_normal)
 
 
 class _Server(socketserver.ThreadingMixIn, WSGIServer):
@@ -125,11 +127,15 @@ class FakeUpstream:
         headers: dict[str, str] | None = None,
         chunk_delay: float | None = None,
         chunk_size: int = 1,
+        carry_out: bool = False,
     ) -> None:
         """Answer the next request for `action` (`"*"`: any action) with this instead of the protocol.
 
         One-shot and queued (several calls answer several requests in order);
-        the request is still recorded in `calls` but never reaches the state.
+        the request is still recorded in `calls` but never reaches the state,
+        unless `carry_out`: then the state handles it first (a purchase sells,
+        a cancel cancels) and this is answered instead of its reply, as by an
+        upstream whose application failed after committing.
         `chunk_delay`: send the body in `chunk_size`-byte pieces with this
         many seconds between them and without Content-Length (a slow or
         streamed body); None sends it at once with Content-Length.
@@ -142,9 +148,16 @@ class FakeUpstream:
             tuple((headers or {}).items()),
             chunk_delay,
             max(1, chunk_size),
+            carry_out,
         )
         with self._lock:
             self._canned[action].append(canned)
+
+    def next_normal(self, action: str) -> None:
+        """Answer the next request for `action` as the protocol does: a place in the queue of
+        canned responses, so a test can script a sequence (a failure, a sale, a failure...)."""
+        with self._lock:
+            self._canned[action].append(_Canned(b"", normal=True))
 
     def next_disconnect(self, action: str) -> None:
         """Close the connection of the next request for `action` after reading it, without answering."""
@@ -215,9 +228,10 @@ class FakeUpstream:
             canned = queue.popleft() if queue else None
         if delay:
             self._stopping.wait(delay)
-        if canned is None:
+        if canned is None or canned.carry_out or canned.normal:
             content_type, body = self.respond(action, params)
-            canned = _Canned(body.encode(), content_type=content_type)
+            if canned is None or canned.normal:
+                canned = _Canned(body.encode(), content_type=content_type)
         if canned.body is None:
             environ["fake.socket"].shutdown(socket.SHUT_RDWR)
             start_response("200 OK", [])

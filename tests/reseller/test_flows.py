@@ -257,14 +257,28 @@ def test_price_change_not_covered_cancels_with_error(sandbox, api, customer_with
     assert SandboxActivation.objects.get(pk=int(a.upstream_id)).status == "cancelled"
 
 
-def test_garbage_reply_to_a_purchase_is_an_unknown_outcome(sandbox, api, buyer):
+def test_garbage_reply_to_a_purchase_checked_absent_is_a_plain_failure(sandbox, api, buyer):
+    """The sandbox's garbage sells nothing; the immediate check of its active list proves it."""
     customer, key = buyer
     sandbox.config = {**sandbox.config, "fail": "garbage"}
     sandbox.save(update_fields=["config"])
     reply = api(key, "getNumber", service="tg", country="22")
     assert reply.startswith("ERROR_PROVIDER_1:")
     a = Activation.objects.get()
+    assert (a.state, a.upstream_pending) == ("failed", "")
+    assert balance_of(customer) == Decimal("1000.00")
+
+
+def test_garbage_reply_to_a_purchase_whose_check_fails_is_an_unknown_outcome(sandbox, api, buyer):
+    customer, key = buyer
+    sandbox.config = {**sandbox.config, "fail": "garbage", "fail_actions": ["buy", "active_activations"]}
+    sandbox.save(update_fields=["config"])
+    reply = api(key, "getNumber", service="tg", country="22")
+    assert reply.startswith("ERROR_PROVIDER_1:")
+    a = Activation.objects.get()
     assert (a.state, a.upstream_pending) == ("unknown", "reconcile")
+    sandbox.config = {**sandbox.config, "fail": ""}
+    sandbox.save(update_fields=["config"])
     assert balance_of(customer) == Decimal("1000.00")
     # Nothing turned up upstream within a lifetime: closed as not bought.
     Activation.objects.filter(pk=a.pk).update(created_at=a.created_at - timedelta(seconds=1600))

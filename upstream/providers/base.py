@@ -73,7 +73,26 @@ class Unsupported(ProviderError):
 
 
 class BadResponse(ProviderError):
-    """HTML, an empty body, a redirect, an HTTP 5xx, an unparsable reply."""
+    """HTML, an empty body, a redirect, an HTTP 5xx, an unparsable reply. `http_status`: the
+    HTTP status when the reply was not a 2xx (None: a 2xx whose body is not a protocol reply)."""
+
+    def __init__(self, raw: str = "", message: str = "", *, http_status: int | None = None):
+        super().__init__(raw, message)
+        self.http_status = http_status
+
+
+# Statuses a gateway answers when it lost the upstream's application mid-request (bad gateway,
+# gateway timeout, Cloudflare's origin errors and timeouts): the request may still be carried out
+# behind it, as after a timeout. Any other reply (another status, a 2xx that does not parse) comes
+# from an upstream that is done with the request.
+GATEWAY_STATUSES = frozenset({502, 504, 520, 522, 524})
+
+
+def upstream_done(error: ProviderError) -> bool:
+    """Whether an unreadable reply shows the upstream finished handling the request (whatever it
+    did is in its records by now): a `BadResponse` that is not a gateway's. A timeout, a dropped
+    connection or a gateway error leave the request possibly still in flight."""
+    return isinstance(error, BadResponse) and error.http_status not in GATEWAY_STATUSES
 
 
 class ProviderUnavailable(ProviderError):
@@ -351,6 +370,9 @@ class ProviderClient(ABC):
 
     protocol: ClassVar[str]
     supports_active_list: bool = False  # a class attribute, or a property where it depends on the config
+    # True: each entry of the active list names its service and country by the codes it was bought
+    # with (`serviceCode`, `countryCode` in its raw item), so an entry of other codes is not ours.
+    active_list_codes: ClassVar[bool] = False
     # True: the upstream names services by SMS-Activate codes and countries by SMS-Activate
     # numbers (translating its own slugs itself), so ours are used unless a mapping row says
     # otherwise. False: it has codes of its own, mapped through the admin-editable tables.

@@ -344,10 +344,16 @@ def _read(
     status = response.status_code
     if 300 <= status < 400:
         location = redact(response.headers.get("Location", ""), secret)
-        raise BadResponse(raw=f"HTTP {status} redirect to {location}", message=f"{shown}: HTTP {status} (not followed)")
+        raise BadResponse(
+            raw=f"HTTP {status} redirect to {location}",
+            message=f"{shown}: HTTP {status} (not followed)",
+            http_status=status,
+        )
     if status >= 400 or status < 200:
         excerpt = _excerpt(response, secret=secret, read_timeout=read_timeout)
-        raise BadResponse(raw=f"HTTP {status}: {excerpt}", message=f"{shown}: HTTP {status}: {excerpt}")
+        raise BadResponse(
+            raw=f"HTTP {status}: {excerpt}", message=f"{shown}: HTTP {status}: {excerpt}", http_status=status
+        )
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BadResponse(raw=f"body of {declared} bytes", message=f"{shown}: body over {limit} bytes")

@@ -236,6 +236,7 @@ class SandboxClient(SandboxRent, SandboxEmails, ProviderClient):
 
     protocol = "sandbox"
     supports_active_list = True
+    active_list_codes = True  # serviceCode and countryCode: the codes getNumber was sent
     supports_rent = True
     supports_email = True
 

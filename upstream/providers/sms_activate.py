@@ -129,6 +129,7 @@ class SmsActivateClient(SmsActivateRent, ProviderClient):
 
     protocol = "smsactivate"
     supports_active_list = True
+    active_list_codes = True  # serviceCode and countryCode: the codes getNumber was sent
     supports_rent = True
 
     dialect: Dialect = SMS_ACTIVATE

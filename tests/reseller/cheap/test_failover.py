@@ -155,3 +155,35 @@ def test_a_timeout_with_our_reference_is_settled_in_one_pass(sandbox, cheap_text
     assert number.order_ref == f"act{order.pk}" and number.status == "cancelled"
     assert order.upstream_pending == ""
     assert balance_of(customer) == Decimal("100.00")
+
+
+HTML_500 = "<html><body><h1>500 Internal Server Error</h1></body></html>"
+
+
+def test_unreadable_reply_without_selling_fails_over_in_the_same_request(fakes, cheap_text, buyer):
+    """An HTTP 500 from slot 1, checked at once against its active list: nothing sold, so slot 2
+    sells (issue 11: no lost sale on an unreadable reply)."""
+    customer, key = buyer
+    server = server_on(None, name="Telegram India, any provider")
+    fakes[0].next_response("getNumberV2", HTML_500, status=500)
+
+    order = order_of(cheap_text(key, "buyNumber", server=str(server.pk)))
+
+    assert order.provider.slot == 2 and not fakes[0].activations
+    assert [a.outcome for a in attempts_of(order)] == ["error", "bought"]
+    assert balance_of(customer) == Decimal("88.00")
+
+
+def test_unreadable_reply_after_selling_gives_the_customer_that_number(fakes, cheap_text, buyer):
+    customer, key = buyer
+    server = server_on(None, name="Telegram India, any provider")
+    fakes[0].next_response("getNumberV2", HTML_500, status=500, carry_out=True)
+
+    order = order_of(cheap_text(key, "buyNumber", server=str(server.pk)))
+
+    ((sold_id, sold),) = fakes[0].activations.items()
+    assert (order.provider.slot, order.upstream_id, order.phone) == (1, str(sold_id), sold.phone)
+    assert sold.order_id == f"act{order.pk}"
+    assert "getNumberV2" not in fakes[1].actions()  # slot 2 is never asked to sell
+    assert [a.outcome for a in attempts_of(order)] == ["bought"]
+    assert balance_of(customer) == Decimal("90.00")

@@ -16,6 +16,7 @@ from upstream.providers.base import (
     ProviderTimeout,
     ProviderUnavailable,
     SetStatus,
+    upstream_done,
 )
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,28 @@ def test_garbage_is_bad_response(fake, client, action, body, status):
         CALLS[action](client)
     if status != 200:
         assert caught.value.raw.startswith(f"HTTP {status}: ") and body[:10] in caught.value.raw
+    assert caught.value.http_status == (None if status == 200 else status)
+    # Done with the request (whatever it did is in its records) unless a gateway lost it.
+    assert upstream_done(caught.value) is (status != 502)
+
+
+@pytest.mark.parametrize("status", [502, 504, 520, 522, 524])
+def test_a_gateways_error_leaves_the_request_possibly_in_flight(fake, client, status):
+    fake.next_response("getNumberV2", "<html>gateway</html>", status=status)
+    with pytest.raises(BadResponse) as caught:
+        client.buy(TG_INDIA)
+    assert caught.value.http_status == status and not upstream_done(caught.value)
+
+
+def test_a_redirect_and_a_mangled_success_come_from_an_upstream_done_with_the_request(fake, client):
+    fake.next_response("getNumberV2", "", status=302, headers={"Location": "https://example.com/login"})
+    with pytest.raises(BadResponse) as caught:
+        client.buy(TG_INDIA)
+    assert caught.value.http_status == 302 and upstream_done(caught.value)
+    fake.next_response("getNumberV2", '{"activationId":1,"phoneNum')
+    with pytest.raises(BadResponse) as caught:
+        client.buy(TG_INDIA)
+    assert caught.value.http_status is None and upstream_done(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -152,6 +175,7 @@ def test_a_body_dripping_past_the_timeout_is_a_timeout(fake, make_client):
 
 
 def test_a_connection_dropped_after_the_request_is_a_timeout(fake, client):
+    assert not upstream_done(ProviderTimeout("no answer"))
     fake.next_disconnect("getNumberV2")
     with pytest.raises(ProviderTimeout):
         client.buy(TG_INDIA)
