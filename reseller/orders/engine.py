@@ -12,12 +12,12 @@ provider error the next candidate is tried, and retargeting the order at it (the
 hold released, a hold of the new price placed, the row's provider and price changed) is one
 transaction too. A timeout or an unreadable reply is an unknown outcome and ends the request
 (never two live numbers for one order): the hold is released and reconciliation
-(reseller.activations.reconcile) looks for the number upstream. An unreadable reply from an
-upstream that is done with the request (`upstream_done`: HTML, an HTTP 500, a mangled success;
-not a gateway's 502/504, not a timeout) first gets one immediate check where the adapter can make
-one (`OrderAdapter.check`: the active list read after the reply): its number found, the order
-proceeds as bought; certainly not sold, the next candidate is tried; anything else is the
-unknown outcome above.
+(reseller.activations.reconcile) looks for the number upstream. An unreadable
+reply (HTML, an HTTP 5xx, a mangled success; not a timeout) first gets one immediate check where
+the adapter can make one (`OrderAdapter.check`: the active list read after the reply): its number
+found, the order proceeds as bought; certainly not sold (only from an upstream done with the
+request, `upstream_done`: not behind a gateway's 502/504), the next candidate is tried; anything
+else is the unknown outcome above.
 
 The whole chain runs against one deadline (PURCHASE_DEADLINE_SECONDS, well inside the web
 worker's timeout): every upstream call gets only what is left of it, and no further candidate
@@ -275,7 +275,11 @@ def _call(adapter: OrderAdapter, order, candidate: Candidate, request) -> Purcha
         bought = adapter.buy(order, candidate, request)
     except ProviderError as exc:
         finished = time.monotonic()
-        check = adapter.check(order, candidate, request) if upstream_done(exc) else None
+        # Any unreadable reply is looked up at once; only one from an upstream done with the request
+        # can prove an absence (a gateway's 502/504 may front a purchase still running there).
+        check = adapter.check(order, candidate, request) if isinstance(exc, BadResponse) else None
+        if check is not None and check.absent and not upstream_done(exc):
+            check = Check(why="not listed, but a gateway's reply: the purchase may still be running upstream")
         attempt_record(
             order=order,
             provider=candidate.offer.provider,

@@ -167,16 +167,38 @@ def test_the_check_itself_failing_is_the_unknown_outcome_of_before(fakes, api, c
 
 
 @pytest.mark.parametrize("status", [502, 504])
-def test_a_gateway_error_may_still_be_in_flight_no_check_no_failover(fakes, api, customer_with_key, status):
-    """A gateway lost the upstream's application mid-request (as a timeout): an empty list read
-    now would prove nothing, so there is no check and no failover."""
+def test_a_gateway_error_without_a_listed_number_stays_unknown_no_failover(fakes, api, customer_with_key, status):
+    """A gateway lost the upstream's application mid-request (as a timeout): the purchase may still
+    be running there, so a list without the number proves nothing: no failover, unknown as before."""
     one, two = fakes
     customer, key = customer_with_key(balance="100.00")
     one.next_response("getNumberV2", f"<html><body>{status} Gateway</body></html>", status=status)
     assert buy(api, key) == f"ERROR_PROVIDER_1:HTTP {status}"
-    assert one.actions() == ["getNumberV2"] and two.calls == []
-    assert Activation.objects.get().state == "unknown"
+    assert one.actions() == ["getNumberV2", "getActiveActivations"] and two.calls == []
+    a = Activation.objects.get()
+    assert (a.state, a.upstream_pending) == ("unknown", "reconcile")
+    assert "still unknown: not listed, but a gateway's reply" in attempts_of(a).get().raw
     assert balance_of(customer) == Decimal("100.00")
+    ledger_verify_command()
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_error_after_selling_the_customer_gets_its_number(fakes, api, customer_with_key, status):
+    """The number is found in the list read at once: it is this order's, whatever the gateway said."""
+    one, two = fakes
+    customer, key = customer_with_key(balance="100.00")
+    one.next_response("getNumberV2", f"<html><body>{status} Gateway</body></html>", status=status, carry_out=True)
+
+    answer = buy(api, key)
+
+    assert answer.startswith("ACCESS_NUMBER:"), answer
+    (sold_id, sold), *others = one.activations.items()
+    a = Activation.objects.get()
+    assert others == [] and answer == f"ACCESS_NUMBER:{a.pk}:{sold.phone}"
+    assert (a.provider.slot, a.state, a.upstream_id) == (1, "active", str(sold_id))
+    assert two.calls == []
+    assert balance_of(customer) == Decimal("90.00")
+    ledger_verify_command()
 
 
 def test_type_n_absent_is_a_plain_provider_error_never_unknown(fakes, api, customer_with_key):
