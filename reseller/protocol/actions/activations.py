@@ -168,8 +168,8 @@ def _timestamp(raw: str | None):
 
 
 def get_history(call: Call) -> Json:
-    """Ended and live activations, newest first, as an object keyed "0", "1", ...
-    (decisions.md #4: a top-level object). Dates are limited to 30 days."""
+    """Ended and live activations, newest first, as a JSON array (`[]` when none): the document's
+    own top-level type for this action. Dates are limited to 30 days."""
     now = timezone.now()
     start, end = _timestamp(call.params.get("start")), _timestamp(call.params.get("end"))
     end = end or now
@@ -180,8 +180,8 @@ def get_history(call: Call) -> Json:
     limit = inputs.bounded_int(call.params.get("limit"), default=50, low=1, high=100)
     rows = activations_history(customer_id=call.principal.customer_id, start=start, end=end, offset=offset, limit=limit)
     return Json(
-        {
-            str(i): {
+        [
+            {
                 "id": a.pk,
                 "date": _time(a.activated_at or a.created_at),
                 "phone": a.phone,
@@ -190,6 +190,6 @@ def get_history(call: Call) -> Json:
                 "status": WIRE_STATUS[a.state],
                 "currency": PKR_ISO_NUMERIC,
             }
-            for i, a in enumerate(rows)
-        }
+            for a in rows
+        ]
     )
