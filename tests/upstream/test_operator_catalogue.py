@@ -133,3 +133,18 @@ def test_selectors(fake):
     Provider.objects.filter(pk=two.pk).update(enabled=False)
     assert operators_by_country() == {22: ["airtel", "jio"]}
     assert operators_by_country(country_id=66) == {}
+
+
+def test_admin_lists_operators_read_only(client, fake):
+    from django.urls import reverse
+
+    from accounts.models import Customer
+
+    Country.objects.create(id=22, name="India")
+    operator = Operator.objects.create(provider=sms_activate(fake), country_id=22, code="jio")
+    staff = Customer.objects.create_superuser(username="root", password="pw-12345678")
+    client.force_login(staff)
+    page = client.get(reverse("admin:upstream_operator_changelist") + "?q=jio")
+    assert page.status_code == 200 and b"jio" in page.content
+    assert client.get(reverse("admin:upstream_operator_change", args=[operator.pk])).status_code == 200
+    assert client.get(reverse("admin:upstream_operator_add")).status_code == 403
