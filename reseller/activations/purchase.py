@@ -113,7 +113,7 @@ def purchase_candidates(req: PurchaseRequest) -> list[Candidate]:
         country=req.country,
         provider_slot=req.provider_slot,
         fixed_price=req.fixed_price,
-        operators=tuple(req.operator.split(",")) if req.operator else (),
+        operator=req.operator,
         phone_exception=bool(req.phone_exception),
     )
 

@@ -38,21 +38,25 @@ def candidates_for(
     country,
     provider_slot: int | None = None,
     fixed_price: Decimal | None = None,
-    operators: tuple[str, ...] = (),
+    operator: str | None = None,
     phone_exception: bool = False,
 ) -> list[Candidate]:
     """`country` None: any country. `provider_slot`: that provider only (a failing one raises
-    ProviderFailed: it is not hammered). `operators` (SMS-Activate's `operator`, never `any`): only
-    providers listing one of them for the country (upstream.Operator), asked for those; when no
-    provider lists any of them there, every offer, for any operator (seeds/004: "the number of the
-    first operator that matches the request parameters will be returned"). `phone_exception`:
-    only providers whose protocol takes and honours excluded prefixes."""
+    ProviderFailed: it is not hammered). `operator` (SMS-Activate's, one code or several
+    comma-separated; None or `any`: any operator): only providers listing one of them for the
+    country (upstream.Operator), asked for those; when no provider lists any of them there, every
+    offer, for any operator (seeds/004: "the number of the first operator that matches the request
+    parameters will be returned"). `phone_exception`: only providers whose protocol takes and
+    honours excluded prefixes."""
     offers = list(
         offers_for(
             service_id=service.pk, country_id=country.pk if country is not None else None, provider_slot=provider_slot
         )
     )
-    listing = operators_listing(country_id=country.pk, codes=operators) if operators and country is not None else {}
+    codes = list(dict.fromkeys(c.strip() for c in (operator or "").lower().split(",") if c.strip()))
+    if "any" in codes:
+        codes = []
+    listing = operators_listing(country_id=country.pk, codes=codes) if codes and country is not None else {}
     if listing:
         offers = [o for o in offers if o.provider_id in listing]
     if phone_exception:
