@@ -16,6 +16,7 @@ from upstream.models import (
     EmailOffer,
     EmailService,
     Offer,
+    Operator,
     Provider,
     RentOffer,
     Service,
@@ -268,6 +269,17 @@ class RentOfferAdmin(ReadOnlyAdmin):
     @admin.display(description="cost (PKR)")
     def cost_pkr(self, obj):
         return obj.provider.to_pkr(obj.cost)
+
+
+@admin.register(Operator)
+class OperatorAdmin(ReadOnlyAdmin):
+    """Mobile operators each provider sells per country (catalogue sync fills it from the upstream's
+    own list); a purchase naming an operator goes only to providers listed here for it."""
+
+    list_display = ("provider", "country", "code", "name", "first_seen_at", "updated_at")
+    list_filter = ("provider", ("country", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("code", "name", "country__name")
+    list_select_related = ("provider", "country")
 
 
 @admin.register(EmailOffer)

@@ -308,3 +308,27 @@ class SandboxEmail(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["provider", "status"], name="sandboxemail_provider_idx")]
+
+
+class Operator(models.Model):
+    """A mobile operator one provider sells numbers of in one country (SMS-Activate's `operator`:
+    `kyivstar`, `beeline`, ...), from the upstream's own list (`ProviderClient.operators`), kept
+    by catalogue sync (upstream/operator_catalogue.py): rows the upstream stops listing go.
+    Purchases naming an operator route only to providers listing it for the country."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="operators")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="operators")
+    code = models.CharField(max_length=50, help_text="the operator as the upstream names it, lower case")
+    name = models.CharField(max_length=100, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="last seen in the upstream's list")
+
+    class Meta:
+        ordering = ["provider", "country", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "country", "code"], name="operator_unique"),
+        ]
+        indexes = [models.Index(fields=["country", "code"], name="operator_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.country_id}/{self.code}"

@@ -2,7 +2,7 @@
 
 from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
 
-from upstream.models import Country, Offer, Provider, RentOffer, Service
+from upstream.models import Country, Offer, Operator, Provider, RentOffer, Service
 
 _BIGINT_MAX = 2**63 - 1
 
@@ -36,6 +36,34 @@ def offers_for(*, service_id: int, country_id: int | None, provider_slot: int | 
             F("cost") * F("provider__rate_to_pkr"), output_field=DecimalField(max_digits=32, decimal_places=10)
         )
     ).order_by("cost_in_pkr", "-provider__priority", "provider__slot")
+
+
+def offer_listed(*, service_id: int, country_id: int, provider_slot: int) -> bool:
+    """Whether the provider in `provider_slot` lists (service, country) at all, in stock or not."""
+    return Offer.objects.filter(service_id=service_id, country_id=country_id, provider__slot=provider_slot).exists()
+
+
+def operators_listing(*, country_id: int, codes) -> dict[int, list[str]]:
+    """{provider id: the codes of `codes` it lists for the country, in the order of `codes`} for
+    providers listing at least one (upstream.Operator, kept by catalogue sync)."""
+    wanted = list(codes)
+    found: dict[int, set[str]] = {}
+    for provider_id, code in Operator.objects.filter(country_id=country_id, code__in=wanted).values_list(
+        "provider_id", "code"
+    ):
+        found.setdefault(provider_id, set()).add(code)
+    return {pid: [code for code in wanted if code in listed] for pid, listed in found.items()}
+
+
+def operators_by_country(*, country_id: int | None = None) -> dict[int, list[str]]:
+    """{country id: its operators, sorted, over every enabled provider} (all countries, or one)."""
+    rows = Operator.objects.filter(provider__enabled=True)
+    if country_id is not None:
+        rows = rows.filter(country_id=country_id)
+    result: dict[int, set[str]] = {}
+    for cid, code in rows.values_list("country_id", "code"):
+        result.setdefault(cid, set()).add(code)
+    return {cid: sorted(codes) for cid, codes in sorted(result.items())}
 
 
 def rent_offers_for(

@@ -23,6 +23,7 @@ from django.utils import timezone
 from upstream.destinations import RefusedDestination, url_check
 from upstream.email_catalogue import email_offers_write, email_prices_fetch
 from upstream.models import SLOTS, Country, CountryMapping, EmailService, Offer, Provider, Service, ServiceMapping
+from upstream.operator_catalogue import operators_fetch, operators_write
 from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
 from upstream.providers.kopeechka import config_check as kopeechka_config_check
 from upstream.providers.otpget import provider_type
@@ -274,9 +275,24 @@ class SyncResult:
     email_offers_zeroed: int = 0
     email_entries_skipped: int = 0
     email_error: str = ""
+    # Operators (upstream/operator_catalogue.py): `operators` False where the protocol has no
+    # operator list; `operators_error` the summary of a failed list (operators then kept).
+    operators: bool = False
+    operators_created: int = 0
+    operators_seen: int = 0
+    operators_removed: int = 0
+    operators_skipped: int = 0
+    operators_error: str = ""
 
     def summary(self) -> str:
         text = self._activation_summary()
+        if self.operators_error:
+            text = f"{text}; operators failed ({self.operators_error}), operators kept"
+        elif self.operators:
+            text = (
+                f"{text}; operators: {self.operators_created} new, {self.operators_seen} seen, "
+                f"{self.operators_removed} removed, {self.operators_skipped} skipped"
+            )
         if self.email_error:
             text = f"{text}; e-mail prices failed ({self.email_error}), e-mail offers kept"
         elif self.emails:
@@ -334,6 +350,9 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
     mail = email_prices_fetch(client)
     if mail is not None:
         say(f"{len(mail.prices)} e-mail price entries" if mail.prices is not None else f"e-mail prices: {mail.error}")
+    ops = operators_fetch(client)
+    if ops is not None:
+        say(f"{len(ops.prices)} operator entries" if ops.prices is not None else f"operators: {ops.error}")
     try:
         balance = client.balance()
     except ProviderError as exc:
@@ -364,6 +383,9 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         mails = {}
         if mail is not None and mail.prices is not None:
             mails = email_offers_write(provider=provider, prices=mail.prices)
+        operators = {}
+        if ops is not None and ops.prices is not None:
+            operators = operators_write(provider=provider, native=client.native_codes, entries=ops.prices)
         checked_at = timezone.now()
         if balance is not None:
             balance = Decimal(balance).quantize(Decimal("0.0001"))
@@ -394,6 +416,9 @@ def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None
         email_error=mail.error if mail is not None else "",
         **{f"email_offers_{key}": mails[key] for key in ("created", "updated", "unchanged", "zeroed") if mails},
         email_entries_skipped=mails.get("skipped", 0),
+        operators=ops is not None and ops.prices is not None,
+        operators_error=ops.error if ops is not None else "",
+        **{f"operators_{key}": operators[key] for key in ("created", "seen", "removed", "skipped") if operators},
     )
 
 

@@ -35,7 +35,8 @@ class PurchaseRequest:
     country: Country | None  # None: any country (cheap servers)
     provider_slot: int | None = None  # OTPGet `type` / a cheap server's slot: that provider only
     max_price: Decimal | None = None  # PKR, the customer's cap
-    operator: str | None = None
+    operator: str | None = None  # SMS-Activate's `operator`: codes, comma-separated, lower case; None: any
+    phone_exception: tuple[str, ...] = ()  # number prefixes the customer refuses
     order_id: str | None = None  # getNumberV2 `orderId`: at most one order per value
     kind: str = OrderKind.ACTIVATION
     cheap_server_id: int | None = None
@@ -53,7 +54,10 @@ def _buy(activation: Activation, candidate: Candidate, req: PurchaseRequest) -> 
             service=candidate.service_code,
             country=candidate.country_code,
             max_price=candidate.offer.cost,
-            operator=req.operator,
+            # The codes this provider lists; where nobody lists them, the customer's as sent (the
+            # upstream then gives "the first operator that matches", seeds/004).
+            operator=candidate.operator or req.operator,
+            phone_exception=req.phone_exception,
             order_ref=order_ref(activation.pk),
         )
     )
@@ -115,6 +119,8 @@ def purchase_candidates(req: PurchaseRequest) -> list[Candidate]:
         country=req.country,
         provider_slot=req.provider_slot,
         fixed_price=req.fixed_price,
+        operator=req.operator,
+        phone_exception=bool(req.phone_exception),
     )
 
 

@@ -16,7 +16,8 @@ from billing.pricing import PriceBook, Quote
 from reseller.orders.errors import PriceAboveLimit, ProviderFailed
 from upstream.health import circuit_open
 from upstream.models import Offer
-from upstream.selectors import offers_for, upstream_codes
+from upstream.providers.base import client_class
+from upstream.selectors import offers_for, operators_listing, upstream_codes
 
 FIXED_PRICE = "fixed price"  # the explanation of a fixed-price quote
 
@@ -27,6 +28,7 @@ class Candidate:
     quote: Quote
     service_code: str  # the provider's own code for the service (mapping table, else ours)
     country_code: int  # the provider's own country id (mapping table, else SMS-Activate numbering)
+    operator: str | None = None  # the operator(s) to ask this provider for, comma-separated; None: any
 
 
 def candidates_for(
@@ -36,14 +38,29 @@ def candidates_for(
     country,
     provider_slot: int | None = None,
     fixed_price: Decimal | None = None,
+    operator: str | None = None,
+    phone_exception: bool = False,
 ) -> list[Candidate]:
     """`country` None: any country. `provider_slot`: that provider only (a failing one raises
-    ProviderFailed: it is not hammered)."""
+    ProviderFailed: it is not hammered). `operator` (SMS-Activate's, one code or several
+    comma-separated; None or `any`: any operator): only providers listing one of them for the
+    country (upstream.Operator), asked for those; when no provider lists any of them there, every
+    offer, for any operator (seeds/004: "the number of the first operator that matches the request
+    parameters will be returned"). `phone_exception`: only providers whose protocol takes and
+    honours excluded prefixes."""
     offers = list(
         offers_for(
             service_id=service.pk, country_id=country.pk if country is not None else None, provider_slot=provider_slot
         )
     )
+    codes = list(dict.fromkeys(c.strip() for c in (operator or "").lower().split(",") if c.strip()))
+    if "any" in codes:
+        codes = []
+    listing = operators_listing(country_id=country.pk, codes=codes) if codes and country is not None else {}
+    if listing:
+        offers = [o for o in offers if o.provider_id in listing]
+    if phone_exception:
+        offers = [o for o in offers if client_class(o.provider.protocol).takes_phone_exception]
     now = timezone.now()
     healthy = [o for o in offers if not circuit_open(o.provider, now)]
     if provider_slot is not None and offers and not healthy:
@@ -72,6 +89,7 @@ def candidates_for(
                 quote=quote,
                 service_code=service_code or service.code,
                 country_code=int(country_code) if country_code and country_code.lstrip("-").isdigit() else o.country_id,
+                operator=",".join(listing[o.provider_id]) if listing else None,
             )
         )
     found.sort(

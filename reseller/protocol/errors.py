@@ -23,6 +23,15 @@ class BadId(ProtocolError):
     """The order id parameter is missing."""
 
 
+class MalformedId(ProtocolError):
+    """The order id is present but not a positive integer (SMS-Activate's WRONG_ACTIVATION_ID,
+    on the actions whose document lists it)."""
+
+
+class WrongExceptionPhone(ProtocolError):
+    """getNumber's `phoneException` is not a list of number prefixes (WRONG_EXCEPTION_PHONE)."""
+
+
 class BadStatus(ProtocolError):
     """A setStatus `status` this endpoint does not have."""
 

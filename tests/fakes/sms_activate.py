@@ -49,6 +49,10 @@ class FakeSmsActivate(FakeUpstream):
         """Price (in the provider's currency) and stock of (country, service); adds the service if new."""
         self.state.set_offer(country, service, cost, count)
 
+    def set_operators(self, country: int, names: list[str]) -> None:
+        """The operators getOperators lists for `country` (default: the document's for 1 and 2)."""
+        self.state.set_operators(country, names)
+
     def deliver_sms(self, activation_id: int | str, code: str, text: str | None = None) -> None:
         self.state.deliver_sms(activation_id, code, text)
 

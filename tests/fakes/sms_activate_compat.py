@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from tests.fakes.sms_activate import FakeSmsActivate
-from tests.fakes.sms_activate_state import COUNTRIES, TEXT, FakeActivation, FakeSmsActivateState, Offer
+from tests.fakes.sms_activate_state import COUNTRIES, TEXT, FakeActivation, FakeSmsActivateState, Offer, phone_for
 
 DEFAULT_PROVIDER = 1
 DOCUMENTED_ACTIONS = frozenset(
@@ -115,7 +115,7 @@ class FakeSmsActivateCompatState(FakeSmsActivateState):
         if self._balance < cost:
             return "NO_BALANCE"
         activation_id = next(self._ids)
-        phone = self._phone(country, activation_id, _comma_list(params.get("phoneException")))
+        phone = phone_for(country, activation_id, _comma_list(params.get("phoneException")))
         if phone is None:
             return "NO_NUMBERS"
         activation = CompatActivation(
@@ -132,16 +132,6 @@ class FakeSmsActivateCompatState(FakeSmsActivateState):
         self._balance -= cost
         self._activations[activation_id] = activation
         return activation
-
-    @staticmethod
-    def _phone(country: int, activation_id: int, excluded: list[str]) -> str | None:
-        """The country's prefix and ten digits; the first leading digit that no excluded prefix matches."""
-        prefix = COUNTRIES.get(country, ("", "", "", "99"))[3]
-        for lead in "98765432":
-            phone = f"{prefix}{lead}{activation_id % 1_000_000_000:09d}"
-            if not any(phone.startswith(mask) for mask in excluded):
-                return phone
-        return None
 
     def _action_getNumberV2(self, params: dict[str, str]) -> str | dict:
         activation = self._buy(params)

@@ -16,6 +16,13 @@ Where the document is silent, this fake decides (and the tests rely on it):
 - any change on a finished or cancelled activation is `BAD_STATUS`.
 - `getStatus` says `STATUS_CANCEL` for both ended states, as the document does.
 - an empty `getActiveActivations` is the bare token `NO_ACTIVATIONS`.
+- operators per country are the document's lists (Ukraine 1, Kazakhstan 2) unless a test sets
+  them (`set_operators`); `getOperators` answers them, `OPERATORS_NOT_FOUND` for a country
+  without any. A purchase naming operators gets the first of them the country has, else (as the
+  document says) the country's first operator, `any` where it has none.
+- `phoneException` must be comma-separated digit masks (country code + 3 to 6 digits), else
+  `WRONG_EXCEPTION_PHONE`; the number bought starts with none of them (`NO_NUMBERS` if every
+  number would).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,6 +61,30 @@ SERVICES: dict[str, str] = {
     "ot": "Any other",
 }
 ENDED = ("cancelled", "finished")
+# seeds/004's operator lists: getNumber's (Ukraine, Kazakhstan), available for country 1 and 2.
+OPERATORS: dict[int, list[str]] = {
+    1: ["kyivstar", "life", "utel", "mts", "vodafone"],
+    2: ["tele2", "beeline", "activ", "altel"],
+}
+PHONE_MASK = re.compile(r"[0-9]{4,9}")
+
+
+def phone_for(country: int, activation_id: int, excluded: list[str]) -> str | None:
+    """The country's prefix and ten digits; the first leading digit (9 first) no excluded mask matches."""
+    prefix = COUNTRIES.get(country, ("", "", "", "99"))[3]
+    for lead in "98765432":
+        phone = f"{prefix}{lead}{activation_id % 1_000_000_000:09d}"
+        if not any(phone.startswith(mask) for mask in excluded):
+            return phone
+    return None
+
+
+def phone_exception(value: str | None) -> list[str] | None:
+    """`phoneException` as masks; [] when absent; None when malformed (WRONG_EXCEPTION_PHONE)."""
+    if value is None or value.strip() == "":
+        return []
+    masks = [item.strip() for item in value.split(",")]
+    return masks if all(PHONE_MASK.fullmatch(mask) for mask in masks) else None
 
 
 def php_json(value: object) -> str:
@@ -110,6 +142,7 @@ class FakeSmsActivateState(FakeRentMixin):
         self._activations: dict[int, FakeActivation] = {}
         self._order_ids: set[str] = set()
         self._ids = itertools.count(100_000_001)
+        self._operators: dict[int, list[str]] = {country: list(names) for country, names in OPERATORS.items()}
         self._rent_init()
 
     # --- test controls -----------------------------------------------------------
@@ -128,6 +161,11 @@ class FakeSmsActivateState(FakeRentMixin):
         with self.lock:
             self._offers[(int(country), service)] = Offer(cost=Decimal(cost), count=int(count))
             self._services.setdefault(service, service)
+
+    def set_operators(self, country: int, names: list[str]) -> None:
+        """The operators of `country` (an empty list: none)."""
+        with self.lock:
+            self._operators[int(country)] = list(names)
 
     def deliver_sms(self, activation_id: int | str, code: str, text: str | None = None) -> None:
         with self.lock:
@@ -198,17 +236,22 @@ class FakeSmsActivateState(FakeRentMixin):
                 max_price = Decimal(0)  # PHP casts garbage to 0
             if max_price < offer.cost:
                 return f"WRONG_MAX_PRICE:{offer.cost}"
+        excluded = phone_exception(params.get("phoneException"))
+        if excluded is None:
+            return "WRONG_EXCEPTION_PHONE"
         if self._balance < offer.cost:
             return "NO_BALANCE"
         activation_id = next(self._ids)
-        prefix = COUNTRIES.get(country, ("", "", "", "99"))[3]
+        phone = phone_for(country, activation_id, excluded)
+        if phone is None:
+            return "NO_NUMBERS"
         activation = FakeActivation(
             id=activation_id,
             service=service,
             country=country,
-            phone=f"{prefix}{9_000_000_000 + activation_id % 1_000_000_000}",
+            phone=phone,
             cost=offer.cost,
-            operator=(params.get("operator") or "any").split(",")[0],
+            operator=self._operator(country, params.get("operator")),
             order_id=params.get("orderId") or None,
         )
         offer.count -= 1
@@ -217,6 +260,26 @@ class FakeSmsActivateState(FakeRentMixin):
         if activation.order_id:
             self._order_ids.add(activation.order_id)
         return activation
+
+    def _operator(self, country: int, requested: str | None) -> str:
+        """The first requested operator the country has; else its first operator ("the number of the
+        first operator that matches the request parameters"), `any` where it has none."""
+        names = self._operators.get(country, [])
+        for name in (item.strip().lower() for item in (requested or "").split(",")):
+            if name in names:
+                return name
+        return names[0] if names and requested and requested.strip().lower() != "any" else "any"
+
+    def _action_getOperators(self, params: dict[str, str]) -> str | dict:
+        raw = (params.get("country") or "").strip()
+        listed = {country: names for country, names in sorted(self._operators.items()) if names}
+        if raw:
+            if not raw.isdigit() or int(raw) not in listed:
+                return "OPERATORS_NOT_FOUND"
+            listed = {int(raw): listed[int(raw)]}
+        if not listed:
+            return "OPERATORS_NOT_FOUND"
+        return {"status": "success", "countryOperators": {str(country): names for country, names in listed.items()}}
 
     def _action_getNumber(self, params: dict[str, str]) -> str:
         activation = self._buy(params)

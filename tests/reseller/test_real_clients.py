@@ -117,3 +117,20 @@ def test_aiosmsactivate_v2_flow(sandbox, endpoint, customer_with_key):
     assert balance_of(customer) == Decimal("500.00") - activation.price
     assert Activation.objects.filter(customer=customer).count() == 1
     assert ledger_verify().ok
+
+
+def test_real_clients_read_operators_and_buy_with_one(sandbox, endpoint, customer_with_key):
+    """Issue 11: getOperators lists the synced operators; both libraries read the document's shape."""
+    from upstream.models import Operator
+
+    Operator.objects.create(provider=sandbox, country_id=22, code="jio")
+    _, key = customer_with_key(balance="500.00")
+    sa = smsactivate_client(key, endpoint)
+    assert sa.getOperators(country=22) == {"status": "success", "countryOperators": {"22": ["jio"]}}
+    number = sa.getNumber(service="tg", country=22, operator="jio")
+    assert Activation.objects.get(pk=number["activation_id"]).provider_id == sandbox.pk
+
+    async def operators():
+        return await SmsActivate(key, base_url=endpoint).get_operators(country="22")
+
+    assert asyncio.run(operators()) == {"status": "success", "countryOperators": {"22": ["jio"]}}

@@ -83,3 +83,68 @@ def test_upstream_502_on_buy_is_unknown_not_a_second_purchase(upstream, api, cus
     assert Counter(fake.actions())["getNumberV2"] == 1
     assert Activation.objects.get().state == "unknown"
     assert balance_of(customer) == Decimal("100.00")
+
+
+# --- operators and excluded prefixes (issue 11) ----------------------------------------------------
+
+
+@pytest.fixture
+def two_upstreams(upstream):
+    """Slot 1 (the fixture's, Indian operators jio and airtel) and a dearer slot 2 that also has vi."""
+    fake, provider = upstream
+    fake.set_operators(22, ["jio", "airtel"])
+    catalogue_sync(provider=provider)
+    with FakeSmsActivate(api_key="second-key") as second:
+        second.set_offer(22, "tg", "3.00", 10)
+        second.set_operators(22, ["airtel", "vi"])
+        other = provider_add(
+            slot=2, protocol="smsactivate", url=second.url, api_key="second-key", currency="RUB", rate=Decimal("3.50")
+        )
+        catalogue_sync(provider=other)
+        fake.clear_calls()
+        second.clear_calls()
+        yield fake, second
+
+
+def _bought(api, key, **params) -> Activation:
+    reply = api(key, "getNumber", service="tg", country="22", **params)
+    assert reply.startswith("ACCESS_NUMBER:"), reply
+    return Activation.objects.get(pk=int(reply.split(":")[1]))
+
+
+def test_get_operators_lists_what_the_upstreams_list(two_upstreams, api, customer_with_key):
+    _, key = customer_with_key(balance="100.00")
+    assert (
+        api(key, "getOperators", country="22") == '{"status":"success","countryOperators":{"22":["airtel","jio","vi"]}}'
+    )
+    everything = api(key, "getOperators")
+    assert (
+        '"1":["kyivstar","life","mts","utel","vodafone"]' in everything and '"22":["airtel","jio","vi"]' in everything
+    )
+
+
+def test_operator_goes_to_the_upstream_listing_it_and_is_forwarded(two_upstreams, api, customer_with_key):
+    first, second = two_upstreams
+    _, key = customer_with_key(balance="100.00")
+    a = _bought(api, key, operator="vi")
+    assert (a.provider.slot, a.operator, a.price) == (2, "vi", Decimal("10.50"))
+    assert second.calls[-1][1]["operator"] == "vi" and "getNumberV2" not in first.actions()
+    b = _bought(api, key, operator="airtel")  # both list it: the cheaper
+    assert (b.provider.slot, b.operator) == (1, "airtel") and first.calls[-1][1]["operator"] == "airtel"
+    c = _bought(api, key, operator="VI,jio")  # each is asked only for what it lists
+    assert (c.provider.slot, c.operator) == (1, "jio") and first.calls[-1][1]["operator"] == "jio"
+    # Nobody lists it in India: any provider, asked as sent; it gives its first operator (seeds/004).
+    d = _bought(api, key, operator="beeline")
+    assert d.provider.slot == 1 and first.calls[-1][1]["operator"] == "beeline" and d.operator == "jio"
+    e = _bought(api, key)
+    assert "operator" not in first.calls[-1][1] and e.operator == "any"
+
+
+def test_phone_exception_is_forwarded_and_honoured(two_upstreams, api, customer_with_key):
+    first, _ = two_upstreams
+    _, key = customer_with_key(balance="100.00")
+    a = _bought(api, key, phoneException="9191,9181")
+    assert first.calls[-1][1]["phoneException"] == "9191,9181"
+    assert not a.phone.startswith(("9191", "9181"))
+    assert api(key, "getNumber", service="tg", country="22", phoneException="91") == "WRONG_EXCEPTION_PHONE"
+    assert len(first.actions()) == 1  # a malformed list never reaches an upstream

@@ -168,8 +168,10 @@ class BuyRequest:
     service: str  # the upstream's service code
     country: int  # the upstream's country id
     max_price: Decimal | None = None  # in the provider's currency; sent where the protocol accepts it
-    operator: str | None = None
+    operator: str | None = None  # the upstream's operator code(s), comma-separated; sent where `takes_operator`
     order_ref: str = ""  # our idempotency reference (getNumberV2 orderId where supported)
+    # Number prefixes the customer refuses (country code + 3 to 6 digits); sent where `takes_phone_exception`.
+    phone_exception: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,13 @@ class PriceEntry:
     service: str
     cost: Decimal  # provider currency
     count: int
+
+
+@dataclass(frozen=True)
+class OperatorEntry:
+    country: int  # the upstream's country id
+    code: str  # the operator as the upstream names it (`kyivstar`, `beeline`)
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -409,6 +418,19 @@ class ProviderClient(ABC):
     @abstractmethod
     def balance(self) -> Decimal: ...
 
+    # --- operators and number prefixes ---
+    # `takes_operator`: buy() forwards BuyRequest.operator; `takes_phone_exception`: buy() forwards
+    # BuyRequest.phone_exception and the upstream honours it (routing sends a purchase with
+    # prefixes to exclude only to such clients).
+
+    takes_operator: ClassVar[bool] = False
+    takes_phone_exception: ClassVar[bool] = False
+
+    def operators(self) -> list[OperatorEntry]:
+        """Every (country, operator) the upstream sells numbers of (catalogue sync keeps them in
+        `upstream.Operator`). Unsupported where the protocol has no operator list."""
+        raise Unsupported()
+
     # --- rentals (only where supports_rent) ---
 
     supports_rent: bool = False
@@ -510,5 +532,9 @@ CLIENTS: dict[str, str] = {
 }
 
 
+def client_class(protocol: str) -> type[ProviderClient]:
+    return import_string(CLIENTS[protocol])
+
+
 def client_for(provider: Provider) -> ProviderClient:
-    return import_string(CLIENTS[provider.protocol])(provider)
+    return client_class(provider.protocol)(provider)

@@ -28,6 +28,7 @@ from upstream.providers.base import (
     CancelTooEarly,
     CountryEntry,
     NoNumbers,
+    OperatorEntry,
     PriceEntry,
     ProviderBadKey,
     ProviderClient,
@@ -38,6 +39,7 @@ from upstream.providers.base import (
     SetStatus,
     StatusResult,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
 from upstream.providers.handler_api import Dialect, HandlerApi
@@ -70,6 +72,7 @@ BANNED = re.compile(r"BANNED:.*", re.DOTALL)
 WAITING_TOKENS = {"STATUS_WAIT_CODE", "STATUS_WAIT_RESEND"}
 SET_STATUS_TOKENS = {"ACCESS_READY", "ACCESS_RETRY_GET", "ACCESS_ACTIVATION", "ACCESS_CANCEL"}
 NO_ACTIVATIONS = "NO_ACTIVATIONS"
+OPERATORS_NOT_FOUND = "OPERATORS_NOT_FOUND"
 
 
 SMS_ACTIVATE = Dialect("smsactivate", ERROR_TOKENS, patterns=((BANNED, ProviderError),), max_price=True)
@@ -131,6 +134,8 @@ class SmsActivateClient(SmsActivateRent, ProviderClient):
     supports_active_list = True
     active_list_codes = True  # serviceCode and countryCode: the codes getNumber was sent
     supports_rent = True
+    takes_operator = True
+    takes_phone_exception = True
 
     dialect: Dialect = SMS_ACTIVATE
 
@@ -145,8 +150,10 @@ class SmsActivateClient(SmsActivateRent, ProviderClient):
         params: dict[str, object] = {"service": request.service, "country": int(request.country)}
         if request.max_price is not None:
             params["maxPrice"] = _format_amount(request.max_price)
-        if request.operator:
+        if request.operator and self.takes_operator:
             params["operator"] = request.operator
+        if request.phone_exception and self.takes_phone_exception:
+            params["phoneException"] = ",".join(request.phone_exception)
         if use_v2 and request.order_ref:
             params["orderId"] = request.order_ref
         body = self.api.reply("getNumberV2" if use_v2 else "getNumber", **params)
@@ -306,6 +313,39 @@ class SmsActivateClient(SmsActivateRent, ProviderClient):
             if not isinstance(code, str) or not code or not isinstance(name, str):
                 raise _bad(body, "service entry without code or name")
             entries.append(ServiceEntry(code=code, name=name))
+        return entries
+
+    def operators(self) -> list[OperatorEntry]:
+        """getOperators without `country`: `{"status":"success","countryOperators":{"1":["life",...]}}`
+        (seeds/004); `OPERATORS_NOT_FOUND` (no records) is an empty list."""
+        body = self.api.get("getOperators")
+        if body == OPERATORS_NOT_FOUND:
+            return []
+        if body == "BAD_ACTION":  # a compatible upstream without the action: no operator list
+            raise Unsupported(message=f"{self.protocol}: no getOperators")
+        self.dialect.raise_if_error(body)
+        data = _json(body, "getOperators reply")
+        if isinstance(data, dict) and data.get("status") == "error":
+            if OPERATORS_NOT_FOUND in (data.get("message"), data.get("error")):
+                return []
+            _raise_if_json_error(data, body)
+        success = isinstance(data, dict) and data.get("status") == "success"
+        by_country = data.get("countryOperators") if success else None
+        if isinstance(by_country, list):  # PHP writes keys 0..n-1 in order as a list
+            by_country = {str(index): item for index, item in enumerate(by_country)}
+        if not isinstance(by_country, dict):
+            raise _bad(body, "unexpected reply to getOperators")
+        entries = []
+        for country_key, names in by_country.items():
+            country_id = _int(country_key, body, "country")
+            if isinstance(names, dict):
+                names = list(names.values())
+            if not isinstance(names, list):
+                raise _bad(body, f"operators of country {country_key} are not a list")
+            for name in names:
+                if not isinstance(name, str) or not name.strip():
+                    raise _bad(body, f"operator of country {country_key} is not a name")
+                entries.append(OperatorEntry(country=country_id, code=name.strip().lower()))
         return entries
 
     def balance(self) -> Decimal:

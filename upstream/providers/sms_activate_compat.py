@@ -38,7 +38,9 @@ from upstream.providers.base import (
     ActiveActivation,
     BuyRequest,
     CountryEntry,
+    OperatorEntry,
     PriceEntry,
+    ProviderClient,
     ProviderError,
     ProviderUnavailable,
     Purchase,
@@ -86,6 +88,8 @@ class SmsActivateCompatClient(SmsActivateClient):
     protocol = "smsactivate-compat"
     supports_active_list = False
     supports_rent = False  # the variant's document has no rent API: every rent_* raises Unsupported
+    takes_operator = False  # the document has no `operator` and no getOperators
+    takes_phone_exception = True
 
     dialect = COMPAT
 
@@ -121,12 +125,17 @@ class SmsActivateCompatClient(SmsActivateClient):
             params["maxPrice"] = _format_amount(request.max_price)
         for key, name in EXTRAS.items():
             values = self._id_list(key)
+            if key == "phone_exception":  # the row's own prefixes, then the customer's
+                values = list(dict.fromkeys([*values, *request.phone_exception]))
             if values:
                 params[name] = ",".join(values)
         body = self.api.reply("getNumberV2" if use_v2 else "getNumber", **params)
         if use_v2 and not body.startswith("ACCESS_NUMBER:"):
             return self._parse_v2(body)
         return self._parse_v1(body)
+
+    def operators(self) -> list[OperatorEntry]:
+        return ProviderClient.operators(self)  # no getOperators in seeds/002: Unsupported
 
     # --- one activation ------------------------------------------------------------
 

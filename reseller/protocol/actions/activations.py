@@ -16,10 +16,12 @@ from reseller.activations.lifecycle import (
 from reseller.activations.purchase import PurchaseRequest, activation_for_customer, activation_purchase
 from reseller.activations.selectors import activation_status, activations_history, activations_live
 from reseller.models import Activation
+from reseller.orders.errors import UnknownService
 from reseller.protocol.actions import inputs
 from reseller.protocol.context import Call
 from reseller.protocol.errors import BadDate
 from reseller.protocol.render import Json, Token
+from upstream.selectors import offer_listed
 
 State = Activation.State
 PKR_ISO_NUMERIC = 586
@@ -47,6 +49,10 @@ def _purchase(call: Call, *, with_order_id: bool) -> Activation:
     service = inputs.service(call)
     # SMS-Activate software may omit the country (0 by default); OTPGet's dialect must name it.
     country = inputs.country(call, default=None if slot is not None else 0, required=slot is not None)
+    if slot is not None and not offer_listed(service_id=service.pk, country_id=country.pk, provider_slot=slot):
+        # OTPGet's table: BAD_SERVICE is "service code not found for given country/type"; a listed
+        # service out of stock stays NO_NUMBERS.
+        raise UnknownService()
     return activation_purchase(
         PurchaseRequest(
             customer_id=call.principal.customer_id,
@@ -56,6 +62,7 @@ def _purchase(call: Call, *, with_order_id: bool) -> Activation:
             provider_slot=slot,
             max_price=inputs.max_price(call),
             operator=inputs.operator(call),
+            phone_exception=inputs.phone_exception(call),
             order_id=inputs.order_id(call) if with_order_id else None,
         )
     )
@@ -82,8 +89,10 @@ def get_number_v2(call: Call) -> Json:
     )
 
 
-def _mine(call: Call) -> Activation:
-    return activation_for_customer(customer_id=call.principal.customer_id, activation_id=inputs.activation_id(call))
+def _mine(call: Call, *, wrong_id: bool = False) -> Activation:
+    return activation_for_customer(
+        customer_id=call.principal.customer_id, activation_id=inputs.activation_id(call, wrong_id=wrong_id)
+    )
 
 
 def get_status(call: Call) -> Token:
@@ -128,8 +137,10 @@ SET_STATUS = {
 
 
 def set_status(call: Call) -> Token:
+    """seeds/004 lists WRONG_ACTIVATION_ID ("invalid ID or ID is not a number") for setStatus only
+    among the id actions: a malformed id answers it here; getStatus/getStatusV2 say NO_ACTIVATION."""
     change, tokens = SET_STATUS[inputs.status(call)]
-    return Token(tokens[change(activation=_mine(call))])
+    return Token(tokens[change(activation=_mine(call, wrong_id=True))])
 
 
 def _active_item(a: Activation) -> dict:
@@ -168,8 +179,8 @@ def _timestamp(raw: str | None):
 
 
 def get_history(call: Call) -> Json:
-    """Ended and live activations, newest first, as an object keyed "0", "1", ...
-    (decisions.md #4: a top-level object). Dates are limited to 30 days."""
+    """Ended and live activations, newest first, as a JSON array (`[]` when none): the document's
+    own top-level type for this action. Dates are limited to 30 days."""
     now = timezone.now()
     start, end = _timestamp(call.params.get("start")), _timestamp(call.params.get("end"))
     end = end or now
@@ -180,8 +191,8 @@ def get_history(call: Call) -> Json:
     limit = inputs.bounded_int(call.params.get("limit"), default=50, low=1, high=100)
     rows = activations_history(customer_id=call.principal.customer_id, start=start, end=end, offset=offset, limit=limit)
     return Json(
-        {
-            str(i): {
+        [
+            {
                 "id": a.pk,
                 "date": _time(a.activated_at or a.created_at),
                 "phone": a.phone,
@@ -190,6 +201,6 @@ def get_history(call: Call) -> Json:
                 "status": WIRE_STATUS[a.state],
                 "currency": PKR_ISO_NUMERIC,
             }
-            for i, a in enumerate(rows)
-        }
+            for a in rows
+        ]
     )

@@ -20,6 +20,7 @@ from reseller.orders.errors import UnknownCountry
 from reseller.protocol.actions import inputs
 from reseller.protocol.context import Call
 from reseller.protocol.render import Json, Token
+from upstream.selectors import operators_by_country
 
 
 def price_table(call: Call, **filters) -> dict:
@@ -110,16 +111,20 @@ def get_top_countries_by_service(call: Call) -> Json:
 
 
 def get_operators(call: Call) -> Json | Token:
-    """`{"status":"success","countryOperators":{"<country>":["any"]}}`. Operators are
-    not tracked per upstream yet: every country with offers has `any`."""
+    """`{"status":"success","countryOperators":{"<country>":["beeline","tele2"]}}` (seeds/004): per
+    country the operators the enabled providers list (synced from their own getOperators), sorted;
+    a country with offers and no synced operators lists `["any"]`. `country` narrows it to one;
+    an unknown country, or one with neither, is `OPERATORS_NOT_FOUND`."""
     raw = call.params.get("country")
-    ids = country_ids_offered()
+    country_id = None
     if raw is not None and raw.strip() != "":
         try:
-            country = inputs.country(call)
+            country_id = inputs.country(call).pk
         except UnknownCountry:
             return Token("OPERATORS_NOT_FOUND")
-        if country.pk not in ids:
-            return Token("OPERATORS_NOT_FOUND")
-        ids = [country.pk]
-    return Json({"status": "success", "countryOperators": {str(cid): ["any"] for cid in sorted(set(ids))}})
+    listed = operators_by_country(country_id=country_id)
+    offered = set(country_ids_offered())
+    ids = sorted({*listed, *(offered if country_id is None else offered & {country_id})})
+    if not ids:
+        return Token("OPERATORS_NOT_FOUND")
+    return Json({"status": "success", "countryOperators": {str(cid): listed.get(cid) or ["any"] for cid in ids}})

@@ -5,9 +5,9 @@ from decimal import Decimal, InvalidOperation
 
 from reseller.orders.errors import OrderNotFound, UnknownCountry, UnknownProviderSlot, UnknownService
 from reseller.protocol.context import Call
-from reseller.protocol.errors import BadId, BadStatus
+from reseller.protocol.errors import BadId, BadStatus, MalformedId, WrongExceptionPhone
 from upstream.models import SLOTS, Country, Service
-from upstream.selectors import country_get, service_by_code_or_id
+from upstream.selectors import country_get, provider_by_slot, service_by_code_or_id
 
 _INT = re.compile(r"-?[0-9]{1,18}")
 MAX_ID = 2**63 - 1
@@ -27,12 +27,14 @@ def bounded_int(raw: str | None, *, default: int, low: int, high: int) -> int:
 
 
 def provider_slot(call: Call) -> int | None:
-    """OTPGet's `type`: absent or empty means automatic routing; otherwise 1-6."""
+    """OTPGet's `type`: absent or empty means automatic routing; otherwise 1-6 naming a configured,
+    enabled provider. Anything else (7, `x`, an empty or disabled slot) is BAD_TYPE on every action
+    that takes `type`."""
     raw = call.params.get("type")
     if raw is None or raw.strip() == "":
         return None
     slot = _int(raw)
-    if slot not in SLOTS:
+    if slot not in SLOTS or provider_by_slot(slot) is None:
         raise UnknownProviderSlot()
     return slot
 
@@ -66,13 +68,16 @@ def country(call: Call, *, default: int | None = None, required: bool = False) -
     return found
 
 
-def activation_id(call: Call) -> int:
-    raw = call.params.get("id")
+def activation_id(call: Call, *, param: str = "id", wrong_id: bool = False) -> int:
+    """The activation id: missing or empty is BadId. One that is not a positive integer (`abc`,
+    `-5`, `1.5`, 40 digits) is MalformedId (WRONG_ACTIVATION_ID) where the action's document lists
+    that token (`wrong_id`), else OrderNotFound, like an unknown id."""
+    raw = call.params.get(param)
     if raw is None or raw.strip() == "":
         raise BadId()
     number = _int(raw)
     if number is None or not 0 < number <= MAX_ID:
-        raise OrderNotFound()
+        raise MalformedId() if wrong_id else OrderNotFound()
     return number
 
 
@@ -95,9 +100,40 @@ def max_price(call: Call) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+_OPERATOR = re.compile(r"[a-z0-9_.-]{1,50}")
+_PHONE_MASK = re.compile(r"[0-9]{4,9}")
+MAX_PHONE_EXCEPTIONS = 50
+
+
 def operator(call: Call) -> str | None:
+    """SMS-Activate's `operator`: one or several codes, comma-separated (`mts,life`), read lower
+    case; None (any operator) when absent, empty or naming `any`. Items that cannot be an operator
+    code are dropped (the document: an operator that does not fit gives the first one that does);
+    at most 50 characters are kept, as the order's column holds."""
     raw = call.params.get("operator")
-    return raw.strip()[:50] if raw and raw.strip() else None
+    if not raw:
+        return None
+    codes = [item.strip().lower() for item in raw.split(",")]
+    if "any" in codes:
+        return None
+    kept: list[str] = []
+    for code in codes:
+        if _OPERATOR.fullmatch(code) and code not in kept and len(",".join([*kept, code])) <= 50:
+            kept.append(code)
+    return ",".join(kept) or None
+
+
+def phone_exception(call: Call) -> tuple[str, ...]:
+    """`phoneException`: number prefixes to exclude, comma-separated, each a country code and a
+    mask of 3 to 6 digits (4 to 9 digits: `7918`, `7900111`), at most 50. Absent or empty: none.
+    Anything else is WRONG_EXCEPTION_PHONE."""
+    raw = call.params.get("phoneException")
+    if raw is None or raw.strip() == "":
+        return ()
+    masks = tuple(item.strip() for item in raw.split(","))
+    if len(masks) > MAX_PHONE_EXCEPTIONS or not all(_PHONE_MASK.fullmatch(m) and m.isascii() for m in masks):
+        raise WrongExceptionPhone()
+    return tuple(dict.fromkeys(masks))
 
 
 def order_id(call: Call) -> str | None:

@@ -5,7 +5,15 @@ from reseller.orders import errors as act
 from reseller.protocol.actions import activations, catalogue, rent
 from reseller.protocol.actions.balance import get_balance
 from reseller.protocol.endpoints.base import TOKEN_ERRORS, Endpoint
-from reseller.protocol.errors import BadDate, BadId, BadStatus, ErrorTable, token
+from reseller.protocol.errors import (
+    BadDate,
+    BadId,
+    BadStatus,
+    ErrorTable,
+    MalformedId,
+    WrongExceptionPhone,
+    token,
+)
 from reseller.protocol.render import Token
 from upstream.providers.base import safe_raw
 
@@ -46,6 +54,8 @@ HANDLER_API = Endpoint(
             act.UnknownCountry: token("BAD_COUNTRY"),
             act.UnknownProviderSlot: token("BAD_TYPE"),
             BadId: token("BAD_ID"),
+            MalformedId: token("WRONG_ACTIVATION_ID"),
+            WrongExceptionPhone: token("WRONG_EXCEPTION_PHONE"),
             BadStatus: token("BAD_STATUS"),
             act.OrderNotFound: token("NO_ACTIVATION"),
             act.NoNumbers: token("NO_NUMBERS"),

@@ -36,6 +36,7 @@ PARAMS = [
     "type",
     "maxPrice",
     "operator",
+    "phoneException",
     "orderId",
     "start",
     "end",

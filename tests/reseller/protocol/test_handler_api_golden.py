@@ -14,7 +14,7 @@ from django.utils import timezone
 from billing.services import markup_set
 from reseller.models import Activation
 from tests.reseller.conftest import age, deliver_sms
-from upstream.models import Country, Offer, Provider, Service
+from upstream.models import Country, Offer, Operator, Provider, Service
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +95,7 @@ def expect(response, case: str, activation: Activation | None = None) -> None:
         )
     assert response.status_code == 200
     assert response.content == body.encode(), (case, response.content)
-    assert response["Content-Type"] == (JSON if body.startswith("{") else TEXT)
+    assert response["Content-Type"] == (JSON if body.startswith(("{", "[")) else TEXT)
 
 
 def buy(call, key, **params) -> Activation:
@@ -252,6 +252,14 @@ def test_cancel_tokens_both_dialect_values(shop, key, call):
         ("getFullSms", {"id": "99999999"}, "NO_ACTIVATION"),
         ("setStatus", {"status": "8"}, "BAD_ID"),
         ("setStatus", {"id": "99999999", "status": "8"}, "NO_ACTIVATION"),
+        # seeds/004 lists WRONG_ACTIVATION_ID for setStatus ("invalid ID or ID is not a number") only.
+        ("setStatus", {"id": "abc", "status": "8"}, "WRONG_ACTIVATION_ID"),
+        ("setStatus", {"id": "-5", "status": "6"}, "WRONG_ACTIVATION_ID"),
+        ("setStatus", {"id": "0", "status": "8"}, "WRONG_ACTIVATION_ID"),
+        ("setStatus", {"id": "1.5", "status": "1"}, "WRONG_ACTIVATION_ID"),
+        ("setStatus", {"id": "9" * 40, "status": "8"}, "WRONG_ACTIVATION_ID"),
+        ("getStatusV2", {"id": "abc"}, "NO_ACTIVATION"),
+        ("getFullSms", {"id": "abc"}, "NO_ACTIVATION"),
         ("setStatus", {"id": "1", "status": "5"}, "BAD_STATUS"),
         ("setStatus", {"id": "1"}, "BAD_STATUS"),
         ("setStatus", {"id": "1", "status": "x"}, "BAD_STATUS"),
@@ -287,3 +295,126 @@ def test_price_change(shop, call, customer_with_key):
         config={**shop.config, "ignore_max_price": True, "prices": {"22": {"tg": {"cost": "900.00", "count": 5}}}}
     )
     expect(call(poor, "getNumber", service="tg", country="22", type="1"), "ERROR_PRICE_CHANGE")
+
+
+# --- fidelity (issue 11): BAD_TYPE, BAD_SERVICE, phoneException, operators ----------------------
+
+EMPTY_SLOT_CALLS = [
+    ("getCountries", {"type": "3"}),
+    ("getServices", {"country": "22", "type": "3"}),
+    ("getPrices", {"type": "3"}),
+    ("getNumbersStatus", {"country": "22", "type": "3"}),
+    ("getTopCountriesByService", {"service": "tg", "type": "3"}),
+    ("getNumber", {"service": "tg", "country": "22", "type": "3"}),
+    ("getNumberV2", {"service": "tg", "country": "22", "type": "3"}),
+]
+
+
+@pytest.mark.parametrize("action,params", EMPTY_SLOT_CALLS)
+def test_empty_slot_is_bad_type_on_every_action_with_type(shop, key, call, action, params):
+    expect(call(key, action, **params), "BAD_TYPE")
+
+
+@pytest.mark.parametrize("action,params", [(a, {**p, "type": "2"}) for a, p in EMPTY_SLOT_CALLS])
+def test_disabled_slot_is_bad_type_on_every_action_with_type(shop, key, call, action, params):
+    Provider.objects.filter(slot=2).update(enabled=False)
+    expect(call(key, action, **params), "BAD_TYPE")
+    assert not Activation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "params,case",
+    [
+        # OTPGet: BAD_SERVICE is "service code not found for given country/type".
+        ({"service": "wa", "country": "22", "type": "2"}, "BAD_SERVICE"),
+        ({"service": "tg", "country": "66", "type": "2"}, "BAD_SERVICE"),
+        ({"service": "wa", "country": "66", "type": "1"}, "BAD_SERVICE"),
+        # Listed there, out of stock: still NO_NUMBERS; without `type` SMS-Activate's NO_NUMBERS.
+        ({"service": "ot", "country": "22", "type": "1"}, "NO_NUMBERS"),
+        ({"service": "wa", "country": "66"}, "NO_NUMBERS"),
+    ],
+)
+@pytest.mark.parametrize("action", ["getNumber", "getNumberV2"])
+def test_service_not_sold_for_country_and_slot(shop, key, call, params, case, action):
+    expect(call(key, action, **params), case)
+    assert not Activation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "79",
+        "abc",
+        "7918,",
+        ",7918",
+        "7918,,7900",
+        "79181234567",
+        "7918;7900",
+        "+7918",
+        "７９１８",
+        ",".join(["7918"] * 51),
+    ],
+)
+@pytest.mark.parametrize("action", ["getNumber", "getNumberV2"])
+def test_malformed_phone_exception(shop, key, call, value, action):
+    expect(call(key, action, service="tg", country="22", phoneException=value), "WRONG_EXCEPTION_PHONE")
+    assert not Activation.objects.exists()
+
+
+def test_phone_exception_goes_only_to_protocols_that_honour_it(shop, key, call):
+    """The sandbox cannot exclude prefixes: a purchase with them finds no provider that can."""
+    expect(call(key, "getNumber", service="tg", country="22", phoneException="9191, 7900111"), "NO_NUMBERS")
+    response = call(key, "getNumber", service="tg", country="22", phoneException="")
+    expect(response, "getNumber", Activation.objects.get())
+
+
+@pytest.fixture
+def operators(shop):
+    two = Provider.objects.get(slot=2)
+    Operator.objects.create(provider=two, country_id=22, code="airtel")
+    Operator.objects.create(provider=shop, country_id=22, code="jio")
+    Operator.objects.create(provider=shop, country_id=22, code="airtel")
+
+
+@pytest.mark.parametrize(
+    "params,case",
+    [
+        ({}, "getOperators_synced"),
+        ({"country": "22"}, "getOperators_synced_country22"),
+        ({"country": "66"}, "getOperators_country66"),  # offers, no synced operators
+        ({"country": "0"}, "OPERATORS_NOT_FOUND"),
+        ({"country": "x"}, "OPERATORS_NOT_FOUND"),
+    ],
+)
+def test_get_operators_from_synced_operators(operators, key, call, params, case):
+    expect(call(key, "getOperators", **params), case)
+
+
+def test_get_operators_leaves_out_disabled_providers(operators, key, call):
+    Provider.objects.filter(slot=1).update(enabled=False)
+    expect(call(key, "getOperators", country="22"), "getOperators_synced_slot2")
+
+
+@pytest.mark.parametrize(
+    "operator,slot",
+    [
+        ("jio", 1),  # only slot 1 lists it
+        ("JIO", 1),
+        ("airtel", 1),  # both list it: the cheapest
+        ("vodafone", 1),  # nobody lists it: any operator (seeds/004), cheapest
+        ("any", 1),
+        ("jio,any", 1),
+    ],
+)
+def test_operator_routes_to_providers_listing_it(operators, key, call, operator, slot):
+    activation = buy(call, key, operator=operator)
+    assert activation.provider.slot == slot
+
+
+def test_operator_listed_only_by_a_dearer_provider_goes_there(operators, key, call):
+    Operator.objects.create(provider=Provider.objects.get(slot=2), country_id=22, code="idea")
+    activation = buy(call, key, operator="idea")
+    assert (activation.provider.slot, activation.price) == (2, Decimal("13.20"))
+    # Listed, but only where that service is out of stock: NO_NUMBERS, not another operator's number.
+    Offer.objects.filter(provider__slot=2).update(stock=0)
+    expect(call(key, "getNumber", service="tg", country="22", operator="idea"), "NO_NUMBERS")

@@ -16,6 +16,7 @@ from upstream.providers.base import (
     CountryEntry,
     MaxPriceRefused,
     NoNumbers,
+    OperatorEntry,
     PriceEntry,
     ProviderBadKey,
     ProviderError,
@@ -23,6 +24,7 @@ from upstream.providers.base import (
     ServiceEntry,
     SetStatus,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
 
@@ -34,6 +36,7 @@ from tests.upstream.sms_activate.conftest import KEY, TG_INDIA  # noqa: E402
 
 
 def test_buy_v2_sends_price_operator_order_and_reads_the_cost(fake, client):
+    fake.set_operators(22, ["airtel", "jio"])
     request = BuyRequest(service="tg", country=22, max_price=Decimal("1.25E+1"), operator="jio", order_ref="ord-1")
     purchase = client.buy(request)
     assert purchase.upstream_id.isdigit() and purchase.phone.startswith("91") and purchase.phone.isdigit()
@@ -293,3 +296,79 @@ def test_countries_services_and_balance(fake, client):
     assert client.balance() == Decimal("987.50")
     fake.next_response("getBalance", "ACCESS_BALANCE: 5.5\n")
     assert client.balance() == Decimal("5.5")
+
+
+# --- operators and excluded prefixes (issue 11) ----------------------------------------------------
+
+
+def test_operators_are_the_upstreams_get_operators(fake, client):
+    """The fake answers seeds/004's lists (Ukraine, Kazakhstan) plus what a test sets."""
+    fake.set_operators(22, ["Jio", "airtel"])
+    assert client.operators() == [
+        OperatorEntry(1, "kyivstar"),
+        OperatorEntry(1, "life"),
+        OperatorEntry(1, "utel"),
+        OperatorEntry(1, "mts"),
+        OperatorEntry(1, "vodafone"),
+        OperatorEntry(2, "tele2"),
+        OperatorEntry(2, "beeline"),
+        OperatorEntry(2, "activ"),
+        OperatorEntry(2, "altel"),
+        OperatorEntry(22, "jio"),
+        OperatorEntry(22, "airtel"),
+    ]
+    assert fake.calls[-1][1] == {"api_key": KEY, "action": "getOperators"}
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("OPERATORS_NOT_FOUND", []),
+        ('{"status":"error","message":"OPERATORS_NOT_FOUND"}', []),
+        (
+            '{"status":"success","countryOperators":[["mts"],["life"]]}',
+            [OperatorEntry(0, "mts"), OperatorEntry(1, "life")],
+        ),
+        ('{"status":"success","countryOperators":{"2":{"0":"beeline"}}}', [OperatorEntry(2, "beeline")]),
+        ('{"status":"success","countryOperators":{}}', []),
+    ],
+)
+def test_operators_reply_shapes(fake, client, body, expected):
+    fake.next_response("getOperators", body)
+    assert client.operators() == expected
+
+
+@pytest.mark.parametrize(
+    "body,error",
+    [
+        ("BAD_ACTION", Unsupported),  # a compatible upstream without getOperators
+        ("BAD_KEY", ProviderBadKey),
+        ("ERROR_SQL", ProviderError),
+        ('{"status":"success"}', BadResponse),
+        ('{"status":"success","countryOperators":{"x":["mts"]}}', BadResponse),
+        ('{"status":"success","countryOperators":{"1":"mts"}}', BadResponse),
+        ('{"status":"success","countryOperators":{"1":[""]}}', BadResponse),
+        ("<html>502</html>", BadResponse),
+    ],
+)
+def test_operators_errors(fake, client, body, error):
+    fake.next_response("getOperators", body)
+    with pytest.raises(error):
+        client.operators()
+
+
+def test_buy_forwards_operator_and_phone_exception(fake, client):
+    fake.set_operators(22, ["airtel", "jio"])
+    purchase = client.buy(BuyRequest(service="tg", country=22, operator="vi,jio", phone_exception=("9191", "9181")))
+    params = fake.calls[-1][1]
+    assert (params["operator"], params["phoneException"]) == ("vi,jio", "9191,9181")
+    assert purchase.operator == "jio"
+    # The fake honours the prefixes: its first choice (91 9...) is excluded, so is 91 8...
+    assert purchase.phone.startswith("917") and fake.activations[int(purchase.upstream_id)].operator == "jio"
+
+
+def test_buy_refused_prefixes_are_the_upstreams_wrong_exception_phone(fake, client):
+    fake.next_response("getNumberV2", "WRONG_EXCEPTION_PHONE")
+    with pytest.raises(ProviderError) as caught:
+        client.buy(BuyRequest(service="tg", country=22, phone_exception=("7918",)))
+    assert caught.value.raw == "WRONG_EXCEPTION_PHONE"

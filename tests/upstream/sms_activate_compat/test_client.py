@@ -28,6 +28,7 @@ from upstream.providers.base import (
     ServiceEntry,
     SetStatus,
     UnknownActivation,
+    Unsupported,
     UpstreamState,
 )
 from upstream.services import catalogue_sync
@@ -405,3 +406,22 @@ def test_a_dropped_purchase_is_an_unknown_outcome(fake, client):
     fake.next_disconnect("getNumberV2")
     with pytest.raises(ProviderTimeout):
         client.buy(TG_INDIA)
+
+
+# --- operators and excluded prefixes (issue 11) ----------------------------------------------------
+
+
+def test_customer_prefixes_join_the_rows_own(fake, make_client):
+    client = make_client(phone_exception="9191")
+    purchase = client.buy(BuyRequest(service="tg", country=22, phone_exception=("9181", "9191")))
+    assert fake.calls[-1][1]["phoneException"] == "9191,9181"
+    assert purchase.phone.startswith("917")
+    plain = make_client(slot=2).buy(BuyRequest(service="tg", country=22, phone_exception=("9191",)))
+    assert fake.calls[-1][1]["phoneException"] == "9191" and plain.phone.startswith("918")
+
+
+def test_no_operator_list_in_the_variant(fake, client):
+    with pytest.raises(Unsupported):
+        client.operators()
+    assert fake.calls == []
+    assert not client.takes_operator and client.takes_phone_exception
