@@ -86,6 +86,9 @@ class SmsActivateCompatClient(SmsActivateClient):
     protocol = "smsactivate-compat"
     supports_active_list = False
     supports_rent = False  # the variant's document has no rent API: every rent_* raises Unsupported
+    # Nor getMultiServiceNumber or get/checkExtraActivation: never called (the flags), "not available".
+    supports_multi_service = False
+    supports_extra_activation = False
 
     dialect = COMPAT
 
