@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from upstream.providers.base import ExtraQuote, MultiRequest, Purchase
+from upstream.providers.base import ExtraQuote, MultiRequest, ProviderError, Purchase
 from upstream.providers.handler_api import Dialect, HandlerApi
 from upstream.providers.parsing import text_of
 
@@ -31,12 +31,13 @@ def _digits(dialect: Dialect, value: Any, body: str, what: str) -> str:
 
 
 def raise_if_json_error(dialect: Dialect, data: Any, body: str) -> None:
-    """`{"status":"error","message"|"error":"<TOKEN>"}`: the token's exception, else BadResponse."""
+    """`{"status":"error","message"|"error":"<TOKEN>"}`: the token's exception, else ProviderError
+    (an error the upstream states: nothing was done), as SmsActivateClient reads them."""
     if isinstance(data, dict) and data.get("status") == "error":
         token = data.get("message") or data.get("error")
         if isinstance(token, str):
             dialect.raise_if_error(token)
-        raise dialect.bad(body, "error reply without a known token")
+        raise ProviderError(raw=body)
 
 
 class SmsActivateReuse:
