@@ -17,6 +17,7 @@ from reseller.models import Activation
 from tests.fakes.sms_activate import FakeSmsActivate
 from tests.reseller.conftest import account, age, balance_of, deliver_sms
 from tests.reseller.protocol import test_handler_api_golden as golden
+from upstream.models import Provider
 from upstream.services import catalogue_sync, provider_add
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +92,15 @@ def test_call_actions_without_calls(shop, key, call):
     call(key, "setStatus", id=cancelled.pk, status="8")
     expect(call(key, "getIncomingCallStatus", activationId=cancelled.pk), "getIncomingCallStatus_4")
     expect(call(key, "parseCall", id=cancelled.pk, newLang="en"), "STATUS_CANCEL")
+
+
+def test_call_actions_on_a_purchase_that_failed(shop, key, call):
+    Provider.objects.filter(slot=1).update(config={**shop.config, "fail": "error"})
+    expect(call(key, "getNumber", service="tg", country="22", type="1"), "ERROR_PROVIDER")
+    failed = Activation.objects.get()
+    assert failed.state == Activation.State.FAILED
+    expect(call(key, "getIncomingCallStatus", activationId=failed.pk), "getIncomingCallStatus_5")
+    expect(call(key, "parseCall", id=failed.pk, newLang="en"), "STATUS_CANCEL")
 
 
 @pytest.mark.parametrize("params", [{}, {"activationId": ""}, {"activationId": "abc"}, {"activationId": "99999999"}])
