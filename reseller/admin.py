@@ -46,7 +46,7 @@ class ActivationAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "phone", "upstream_id", "order_id", "customer__username", "code")
     list_select_related = ("customer", "provider", "service", "country")
     date_hierarchy = "created_at"
-    raw_id_fields = ("customer",)
+    raw_id_fields = ("customer", "parent")  # parent: never a select of every activation
     readonly_fields = ("attempts",)
 
     @admin.display(description="hold")

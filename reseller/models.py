@@ -147,6 +147,15 @@ class Activation(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        db_index=False,  # the partial index below: most rows have none
+        help_text="the first activation of a multi-service number, or the one an extra activation repeats",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -165,6 +174,7 @@ class Activation(models.Model):
             models.Index(fields=["upstream_pending"], condition=~Q(upstream_pending=""), name="activation_pending_idx"),
             models.Index(fields=["customer", "-id"], name="activation_customer_idx"),
             models.Index(fields=["kind", "-id"], name="activation_kind_idx"),
+            models.Index(fields=["parent"], condition=Q(parent__isnull=False), name="activation_parent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,7 @@ class PurchaseRequest:
     kind: str = OrderKind.ACTIVATION
     cheap_server_id: int | None = None
     fixed_price: Decimal | None = None  # PKR: the sell price whatever the cost (cheap servers)
+    parent_id: int | None = None  # a multi-service number's first activation; the one an extra repeats
 
 
 def lifetime_seconds(kind: str) -> int:
@@ -82,6 +83,7 @@ class ActivationOrders(OrderAdapter):
             price=first.quote.price,
             cost=first.offer.cost,
             cost_pkr=first.quote.cost_pkr,
+            parent_id=request.parent_id,
         )
 
     def is_duplicate(self, request: PurchaseRequest) -> bool:

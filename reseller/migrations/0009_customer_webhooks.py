@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reseller', '0007_emails'),
+        ('reseller', '0008_activation_parent'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -126,6 +126,11 @@ class OrderAdapter(ABC):
         """The kind's own columns that follow the order to the next candidate."""
         return {}
 
+    def refused(self, error: ProviderError | None) -> None:
+        """After every candidate refused and the order was closed: raise the kind's own error for
+        the last refusal (`error`), or return for the engine's NoNumbers / ProviderFailed."""
+        return None
+
     def settle(self, order) -> None:
         """Money the kind moves when its number is recorded, inside phase 3's transaction
         (paid-up-front kinds capture here; activations are charged at their first code)."""
@@ -154,9 +159,29 @@ def order_purchase(adapter: OrderAdapter, request, candidates: list[Candidate]):
     """Buy for `request` from the first candidate that sells. `request` has customer_id and
     wallet_id. Raises NoNumbers, ProviderFailed, PriceChanged, InsufficientFunds,
     DuplicateOrder; returns the order, `active`."""
-    order = _open(adapter, request, candidates[0])
+    return order_buy(adapter, order_open(adapter, request, candidates[0]), candidates, request)
+
+
+# Phases apart, for a purchase of several orders in one upstream call (a multi-service number:
+# reseller.activations.multi): every order opened (held) before the call, then each bought.
+
+
+def order_open(adapter: OrderAdapter, request, first: Candidate):
+    """Phase 1 alone: the order row (`requesting`) and the hold of its price. InsufficientFunds,
+    DuplicateOrder."""
+    return _open(adapter, request, first)
+
+
+def order_buy(adapter: OrderAdapter, order, candidates: list[Candidate], request):
+    """Phases 2 and 3 for an opened order, as `order_purchase` does them."""
     with http.deadline(settings.PURCHASE_DEADLINE_SECONDS):
         return _buy_first(adapter, order, candidates, request)
+
+
+def order_abandon(adapter: OrderAdapter, order, *, failure: str) -> None:
+    """An opened order that will not be bought (nothing was asked upstream): its hold released,
+    the order failed."""
+    _close(adapter, order, adapter.model.State.FAILED, failure=failure)
 
 
 # --- phase 1 ---------------------------------------------------------------------------------
@@ -225,6 +250,7 @@ def _buy_first(adapter: OrderAdapter, order, candidates: list[Candidate], reques
             continue
         return _record(adapter, order, candidate, bought)
     _close(adapter, order, State.FAILED, failure=error_summary(last_error) if last_error else "no provider error")
+    adapter.refused(last_error)
     if isinstance(last_error, UpstreamNoNumbers | MaxPriceRefused):
         raise NoNumbers()
     raise ProviderFailed(order.provider.slot, (last_error.raw if last_error else "") or "ERROR")

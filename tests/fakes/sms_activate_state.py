@@ -23,6 +23,12 @@ Where the document is silent, this fake decides (and the tests rely on it):
 - `phoneException` must be comma-separated digit masks (country code + 3 to 6 digits), else
   `WRONG_EXCEPTION_PHONE`; the number bought starts with none of them (`NO_NUMBERS` if every
   number would).
+- `getMultiServiceNumber` answers a JSON array, one `{"phone","activation","service"}` per service
+  (the phone number in `phone`, the id in `activation`), all on one phone; each service is charged
+  its own offer's cost and needs its own stock.
+- an activation "succeeded" (may take an extra activation) once an SMS came; the extra one costs the
+  (country, service) offer's cost (`extra_costs` overrides it), takes no stock, is on the same phone
+  and service. `sim_offline` (phones) and `extra_impossible` (phones) make the upstream refuse.
 """
 
 from __future__ import annotations
@@ -143,6 +149,9 @@ class FakeSmsActivateState(FakeRentMixin):
         self._order_ids: set[str] = set()
         self._ids = itertools.count(100_000_001)
         self._operators: dict[int, list[str]] = {country: list(names) for country, names in OPERATORS.items()}
+        self.extra_costs: dict[str, Decimal] = {}  # service -> cost of an extra activation
+        self.sim_offline: set[str] = set()  # phones whose SIM is offline (SIM_OFFLINE)
+        self.extra_impossible: set[str] = set()  # phones getExtraActivation refuses (NEW_ACTIVATION_IMPOSSIBLE)
         self._rent_init()
 
     # --- test controls -----------------------------------------------------------
@@ -280,6 +289,86 @@ class FakeSmsActivateState(FakeRentMixin):
         if not listed:
             return "OPERATORS_NOT_FOUND"
         return {"status": "success", "countryOperators": {str(country): names for country, names in listed.items()}}
+
+    def _new_activation(self, *, service: str, country: int, phone: str, cost: Decimal, operator: str):
+        activation = FakeActivation(
+            id=next(self._ids),
+            service=service,
+            country=country,
+            phone=phone,
+            cost=cost,
+            operator=operator,
+            order_id=None,
+        )
+        self._balance -= cost
+        self._activations[activation.id] = activation
+        return activation
+
+    def _action_getMultiServiceNumber(self, params: dict[str, str]) -> str | list:
+        services = [code.strip() for code in params.get("multiService", "").split(",") if code.strip()]
+        if not services or len(set(services)) != len(services) or any(c not in self._services for c in services):
+            return "BAD_SERVICE"
+        try:
+            country = int(params.get("country", "0") or "0")
+        except ValueError:
+            return "NO_NUMBERS"
+        offers = [self._offers.get((country, code)) for code in services]
+        if any(offer is None or offer.count <= 0 for offer in offers):
+            return "NO_NUMBERS"
+        if self._balance < sum(offer.cost for offer in offers):
+            return "NO_BALANCE"
+        prefix = COUNTRIES.get(country, ("", "", "", "99"))[3]
+        phone = f"{prefix}{9_000_000_000 + next(self._ids) % 1_000_000_000}"
+        operator = (params.get("operator") or "any").split(",")[0]
+        reply = []
+        for code, offer in zip(services, offers, strict=True):
+            offer.count -= 1
+            activation = self._new_activation(
+                service=code, country=country, phone=phone, cost=offer.cost, operator=operator
+            )
+            reply.append({"phone": phone, "activation": activation.id, "service": code})
+        return reply
+
+    def _extra_parent(self, params: dict[str, str]) -> FakeActivation | str:
+        raw_id = params.get("activationId", "")
+        parent = self._activations.get(int(raw_id)) if raw_id.isdigit() else None
+        if parent is None:
+            return "WRONG_ACTIVATION_ID"
+        if not parent.sms:
+            return "RENEW_ACTIVATION_NOT_AVAILABLE"
+        return parent
+
+    def _extra_cost(self, parent: FakeActivation) -> Decimal:
+        offer = self._offers.get((parent.country, parent.service))
+        return self.extra_costs.get(parent.service, offer.cost if offer else parent.cost)
+
+    def _action_checkExtraActivation(self, params: dict[str, str]) -> str | dict:
+        parent = self._extra_parent(params)
+        if isinstance(parent, str):
+            return parent
+        if parent.phone in self.sim_offline:
+            return "SIM_OFFLINE"
+        return {
+            "status": "success",
+            "cost": self._extra_cost(parent),
+            "service": parent.service,
+            "phone": int(parent.phone),
+            "country": parent.country,
+        }
+
+    def _action_getExtraActivation(self, params: dict[str, str]) -> str:
+        parent = self._extra_parent(params)
+        if isinstance(parent, str):
+            return parent
+        if parent.phone in self.extra_impossible or parent.phone in self.sim_offline:
+            return "NEW_ACTIVATION_IMPOSSIBLE"
+        cost = self._extra_cost(parent)
+        if self._balance < cost:
+            return "NO_BALANCE"
+        activation = self._new_activation(
+            service=parent.service, country=parent.country, phone=parent.phone, cost=cost, operator=parent.operator
+        )
+        return f"ACCESS_NUMBER:{activation.id}:{activation.phone}"
 
     def _action_getNumber(self, params: dict[str, str]) -> str:
         activation = self._buy(params)

@@ -63,6 +63,18 @@ class CancelTooEarly(ProviderError):
     """The upstream refuses to cancel yet (EARLY_CANCEL_DENIED)."""
 
 
+class ExtraNotAvailable(ProviderError):
+    """The number cannot take another activation (SMS-Activate `RENEW_ACTIVATION_NOT_AVAILABLE`)."""
+
+
+class ExtraImpossible(ProviderError):
+    """The upstream cannot make another activation on the number now (`NEW_ACTIVATION_IMPOSSIBLE`)."""
+
+
+class SimOffline(ProviderError):
+    """The number's SIM card is offline (`SIM_OFFLINE`)."""
+
+
 class Unsupported(ProviderError):
     """The protocol has no such command: nothing was sent. `raw` is "UNSUPPORTED"."""
 
@@ -180,6 +192,25 @@ class Purchase:
     phone: str  # digits only, international format without '+'
     cost: Decimal | None  # in the provider's currency, when the upstream tells
     operator: str = "any"
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class MultiRequest:
+    """One number for several services (SMS-Activate getMultiServiceNumber)."""
+
+    services: tuple[str, ...]  # the upstream's service codes, in order
+    country: int
+    operator: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtraQuote:
+    """What another activation on a number would cost (SMS-Activate checkExtraActivation)."""
+
+    cost: Decimal  # provider currency
+    service: str = ""  # the upstream's service code, where it says
+    phone: str = ""
     raw: str = ""
 
 
@@ -429,6 +460,26 @@ class ProviderClient(ABC):
     def operators(self) -> list[OperatorEntry]:
         """Every (country, operator) the upstream sells numbers of (catalogue sync keeps them in
         `upstream.Operator`). Unsupported where the protocol has no operator list."""
+        raise Unsupported()
+
+    # --- one number, several activations (only where the flags say so) ---
+
+    supports_multi_service: bool = False
+    supports_extra_activation: bool = False
+
+    def multi_buy(self, request: MultiRequest) -> list[Purchase]:
+        """One number for every service of `request`: one Purchase per service, in its order (each
+        its own upstream activation id, the same phone; `cost` None: the reply names no price)."""
+        raise Unsupported()
+
+    def extra_check(self, upstream_id: str) -> ExtraQuote:
+        """Whether the number of the (successful) activation `upstream_id` can take another
+        activation, and its cost. ExtraNotAvailable, SimOffline, UnknownActivation."""
+        raise Unsupported()
+
+    def extra_buy(self, upstream_id: str) -> Purchase:
+        """Another activation on the number of `upstream_id` (the same service). ExtraNotAvailable,
+        ExtraImpossible, ProviderNoBalance, UnknownActivation."""
         raise Unsupported()
 
     # --- rentals (only where supports_rent) ---

@@ -27,6 +27,8 @@ from upstream.providers.base import (
     BuyRequest,
     CancelTooEarly,
     CountryEntry,
+    ExtraImpossible,
+    ExtraNotAvailable,
     NoNumbers,
     OperatorEntry,
     PriceEntry,
@@ -37,6 +39,7 @@ from upstream.providers.base import (
     Purchase,
     ServiceEntry,
     SetStatus,
+    SimOffline,
     StatusResult,
     UnknownActivation,
     Unsupported,
@@ -45,6 +48,7 @@ from upstream.providers.base import (
 from upstream.providers.handler_api import Dialect, HandlerApi
 from upstream.providers.parsing import text_of
 from upstream.providers.sms_activate_rent import SmsActivateRent
+from upstream.providers.sms_activate_reuse import SmsActivateReuse
 
 # Documented error tokens (exact match), by the exception they raise.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
@@ -65,6 +69,9 @@ ERROR_TOKENS: dict[str, type[ProviderError]] = {
     "WRONG_EXCEPTION_PHONE": ProviderError,
     "ACCOUNT_INACTIVE": ProviderError,
     "SERVER_ERROR": ProviderError,
+    "RENEW_ACTIVATION_NOT_AVAILABLE": ExtraNotAvailable,
+    "NEW_ACTIVATION_IMPOSSIBLE": ExtraImpossible,
+    "SIM_OFFLINE": SimOffline,
 }
 # Error tokens with an argument after the first ':'.
 BANNED = re.compile(r"BANNED:.*", re.DOTALL)
@@ -127,8 +134,9 @@ def _last_text(value: Any) -> str | None:
     return None
 
 
-class SmsActivateClient(SmsActivateRent, ProviderClient):
-    """Activations here; rentals (`rent_*`, `supports_rent`) in `sms_activate_rent.SmsActivateRent`."""
+class SmsActivateClient(SmsActivateRent, SmsActivateReuse, ProviderClient):
+    """Activations here; rentals (`rent_*`, `supports_rent`) in `sms_activate_rent.SmsActivateRent`;
+    multi-service numbers and extra activations in `sms_activate_reuse.SmsActivateReuse`."""
 
     protocol = "smsactivate"
     supports_active_list = True

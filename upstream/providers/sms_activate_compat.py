@@ -90,6 +90,9 @@ class SmsActivateCompatClient(SmsActivateClient):
     supports_rent = False  # the variant's document has no rent API: every rent_* raises Unsupported
     takes_operator = False  # the document has no `operator` and no getOperators
     takes_phone_exception = True
+    # Nor getMultiServiceNumber or get/checkExtraActivation: never called (the flags), "not available".
+    supports_multi_service = False
+    supports_extra_activation = False
 
     dialect = COMPAT
 

@@ -139,3 +139,9 @@ def phone_exception(call: Call) -> tuple[str, ...]:
 def order_id(call: Call) -> str | None:
     raw = call.params.get("orderId")
     return raw.strip()[:100] if raw and raw.strip() else None
+
+
+def positive_int(raw: str | None) -> int | None:
+    """An id-like parameter: a positive integer that fits a bigint, else None."""
+    number = _int(raw)
+    return number if number is not None and 0 < number <= MAX_ID else None

@@ -1,8 +1,9 @@
 """handler_api.php: SMS-Activate's protocol with OTPGet's `type` extension (docs/protocol.md)."""
 
 from billing.money import format_pkr
+from reseller.activations import extra
 from reseller.orders import errors as act
-from reseller.protocol.actions import activations, catalogue, rent
+from reseller.protocol.actions import activations, calls, catalogue, prices, rent, reuse
 from reseller.protocol.actions.balance import get_balance
 from reseller.protocol.endpoints.base import TOKEN_ERRORS, Endpoint
 from reseller.protocol.errors import (
@@ -44,6 +45,17 @@ HANDLER_API = Endpoint(
         "setStatus": activations.set_status,
         "getActiveActivations": activations.get_active_activations,
         "getHistory": activations.get_history,
+        "getPricesExtended": prices.get_prices_extended,
+        "getPricesVerification": prices.get_prices_verification,
+        "getTopCountriesByServiceRank": prices.get_top_countries_by_service_rank,
+        "getListOfTopCountriesByService": prices.get_list_of_top_countries_by_service,
+        "getMultiServiceNumber": reuse.get_multi_service_number,
+        "checkExtraActivation": reuse.check_extra_activation,
+        "getExtraActivation": reuse.get_extra_activation,
+        "getIncomingCallStatus": calls.get_incoming_call_status,
+        "parseCall": calls.parse_call,
+        # buyPartnerProduct is no action of ours: BAD_ACTION, the document's answer to a reseller
+        # that is not verified.
         # SMS-Activate's rent API: its errors are its own JSON, caught inside (actions/rent.py).
         **rent.ACTIONS,
     },
@@ -67,6 +79,9 @@ HANDLER_API = Endpoint(
             act.OrderAlreadyEnded: token("STATUS_ALREADY_CHANGED"),
             act.PriceChanged: token("ERROR_PRICE_CHANGE"),
             act.ProviderFailed: _provider_error,
+            extra.ExtraNotAvailable: token("RENEW_ACTIVATION_NOT_AVAILABLE"),
+            extra.ExtraImpossible: token("NEW_ACTIVATION_IMPOSSIBLE"),
+            extra.SimOffline: token("SIM_OFFLINE"),
             BadDate: token("WRONG_DATE"),
         },
         generic=token("ERROR_SQL"),
