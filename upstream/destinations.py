@@ -63,19 +63,25 @@ def _literal(host: str) -> IPAddress | None:
         return None
 
 
-def resolve_public(host: str, port: int) -> list[tuple[int, str]]:
+def resolve_public(
+    host: str, port: int, *, allowed: tuple = (), note: str = "UPSTREAM_ALLOW_PRIVATE_URLS is off"
+) -> list[tuple[int, str]]:
     """Resolve `host` and return its (family, address) pairs, in resolver order, if every one of
-    them is public; raise RefusedDestination naming the first that is not. A name resolving to a
-    mix of public and private addresses is refused as a whole. socket.gaierror passes through."""
+    them is public or inside one of the `allowed` networks; raise RefusedDestination naming the
+    first that is not (`note` says why in its message). A name resolving to a mix of public and
+    private addresses is refused as a whole. socket.gaierror passes through."""
     infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     addresses: list[tuple[int, str]] = []
     for family, _, _, _, sockaddr in infos:
         text = str(sockaddr[0])
         address = _literal(text.split("%", 1)[0])
-        reason = "not an IP address" if address is None else address_refusal(address)
+        if address is not None and any(address.version == net.version and address in net for net in allowed):
+            reason = None
+        else:
+            reason = "not an IP address" if address is None else address_refusal(address)
         if reason:
             shown = host if text == host else f"{host} ({text})"
-            raise RefusedDestination(f"{shown} is a {reason} address (UPSTREAM_ALLOW_PRIVATE_URLS is off)")
+            raise RefusedDestination(f"{shown} is a {reason} address ({note})")
         if (family, text) not in addresses:
             addresses.append((family, text))
     if not addresses:

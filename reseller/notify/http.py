@@ -5,7 +5,9 @@ Unless the delivery may go to private addresses (WEBHOOK_ALLOW_PRIVATE_URLS, or 
 refuses it unless every address it resolves to is public (the rules of
 `upstream.destinations.address_refusal`: not private, loopback, link-local, multicast, reserved,
 unspecified, nor such an address wrapped in IPv6) or inside one of WEBHOOK_ALLOWED_NETWORKS, and
-connects to one of the checked addresses, never to a second lookup's answer (DNS rebinding).
+connects to one of the checked addresses, never to a second lookup's answer (DNS rebinding): the
+upstream calls' own checked connections (`upstream.providers.http.CheckedAdapter`) with the
+webhooks' rule.
 
 Only the status line matters (HTTP 200 = delivered); the body is never read.
 """
@@ -15,32 +17,23 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-import socket
-import sys
 import threading
 from functools import lru_cache
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
-import urllib3.util.connection
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from upstream import destinations
+from upstream.providers.http import CheckedAdapter, DestinationRefused
 
 USER_AGENT = "sms-reseller-webhooks/1"
 ERROR_CHARS = 300
 
 
-class Refused(NewConnectionError):
-    """The host resolves to an address a webhook may not go to: nothing was sent."""
-
-    def __init__(self, conn, reason: str):
-        super().__init__(conn, reason)
-        self.reason = reason
+NOTE = "not allowed for webhooks"
 
 
 @lru_cache(maxsize=8)
@@ -52,87 +45,23 @@ def allowed_networks() -> tuple:
     return _networks(tuple(settings.WEBHOOK_ALLOWED_NETWORKS))
 
 
-def address_refusal(text: str) -> str | None:
-    """Why a webhook may not connect to `text` ("loopback", ...), or None if it may."""
-    try:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return "not an IP address"
-    if any(address.version == net.version and address in net for net in allowed_networks()):
-        return None
-    return destinations.address_refusal(address)
+def resolve_allowed(host: str, port: int) -> list[tuple[int, str]]:
+    """The (family, address) pairs of `host` if every one is public or in WEBHOOK_ALLOWED_NETWORKS;
+    else `destinations.RefusedDestination` (a ValueError) naming the first that is not."""
+    return destinations.resolve_public(host, port, allowed=allowed_networks(), note=NOTE)
 
 
-def resolve_allowed(host: str, port: int) -> list[str]:
-    """The addresses of `host` if every one may be connected to; raise Refused-worthy ValueError."""
-    found: list[str] = []
-    for _, _, _, _, sockaddr in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-        text = str(sockaddr[0])
-        reason = address_refusal(text)
-        if reason:
-            shown = host if text == host else f"{host} ({text})"
-            raise ValueError(f"{shown} is a {reason} address (not allowed for webhooks)")
-        if text not in found:
-            found.append(text)
-    if not found:
-        raise ValueError(f"{host} resolves to no address")
-    return found
+def _anywhere(host: str, port: int) -> None:
+    return None  # private addresses allowed: connect as usual
 
 
-class _CheckedConnectionMixin:
-    def _new_conn(self) -> socket.socket:
-        try:
-            addresses = resolve_allowed(self._dns_host, self.port)
-        except socket.gaierror as exc:
-            raise NameResolutionError(self.host, self, exc) from exc
-        except ValueError as exc:
-            raise Refused(self, str(exc)) from None
-        last: OSError | None = None
-        for address in addresses:
-            try:
-                sock = urllib3.util.connection.create_connection(
-                    (address, self.port), self.timeout, source_address=self.source_address,
-                    socket_options=self.socket_options,
-                )  # fmt: skip
-            except OSError as exc:
-                last = exc
-                continue
-            sys.audit("http.client.connect", self, self.host, self.port)
-            return sock
-        if isinstance(last, TimeoutError):
-            raise ConnectTimeoutError(self, f"connection to {self.host} timed out")
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
-
-
-class _CheckedHTTP(_CheckedConnectionMixin, urllib3.connection.HTTPConnection):
-    pass
-
-
-class _CheckedHTTPS(_CheckedConnectionMixin, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _CheckedHTTP
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _CheckedHTTPS
-
-
-class _Adapter(HTTPAdapter):
-    def __init__(self, *, checked: bool):
-        self.checked = checked
-        super().__init__(max_retries=Retry(total=0, read=False, redirect=False), pool_connections=4, pool_maxsize=4)
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        if self.checked:
-            self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-    def send(self, request, *args, **kwargs):
-        kwargs["proxies"] = {}  # a proxy would resolve the name out of the check's sight
-        return super().send(request, *args, **kwargs)
+def _adapter(*, checked: bool) -> CheckedAdapter:
+    return CheckedAdapter(
+        check=resolve_allowed if checked else _anywhere,
+        max_retries=Retry(total=0, read=False, redirect=False),
+        pool_connections=4,
+        pool_maxsize=4,
+    )
 
 
 _local = threading.local()
@@ -147,7 +76,7 @@ def _session(checked: bool) -> requests.Session:
     if session is None:
         session = requests.Session()
         session.trust_env = False
-        adapter = _Adapter(checked=checked)
+        adapter = _adapter(checked=checked)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         _local.sessions[checked] = session
@@ -216,6 +145,6 @@ def _reason(exc: requests.exceptions.RequestException) -> str:
     cause = exc.args[0] if exc.args else exc
     if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
         cause = cause.reason
-    if isinstance(cause, Refused):
+    if isinstance(cause, DestinationRefused):
         return f"refused: {cause.reason}"
     return f"{type(cause).__name__}: {cause}"

@@ -62,7 +62,7 @@ from upstream import destinations
 from upstream.providers.base import BadResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from upstream.models import Provider
 
@@ -89,24 +89,40 @@ for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retr
 
 
 class DestinationRefused(NewConnectionError):
-    """The address a name resolved to is not public (upstream/destinations.py): nothing was sent."""
+    """The address a name resolved to is not public (upstream/destinations.py): nothing was sent.
+    `reason` is the check's message alone."""
+
+    def __init__(self, conn, reason: str):
+        super().__init__(conn, reason)
+        self.reason = reason
+
+
+def upstream_destinations(host: str, port: int) -> list[tuple[int, str]] | None:
+    """The check of every upstream connection: public addresses only, unless
+    UPSTREAM_ALLOW_PRIVATE_URLS (None: connect as usual)."""
+    if destinations.private_allowed():
+        return None
+    return destinations.resolve_public(host, port)
 
 
 class _CheckedConnectionMixin:
-    """Resolves the host itself, refuses the connection unless every address is public (unless
-    UPSTREAM_ALLOW_PRIVATE_URLS), and connects to one of the checked addresses, never to a second
-    lookup's answer (DNS rebinding). `self.host` is untouched, so the Host header, TLS SNI and
-    certificate hostname verification stay those of the URL."""
+    """Resolves the host itself through its class's `destination_check` (the (family, address)
+    pairs it may connect to, RefusedDestination, or None for no check), and connects to one of
+    the checked addresses, never to a second lookup's answer (DNS rebinding). `self.host` is
+    untouched, so the Host header, TLS SNI and certificate hostname verification stay those of
+    the URL."""
+
+    destination_check: Callable[[str, int], list[tuple[int, str]] | None]
 
     def _new_conn(self) -> socket.socket:
-        if destinations.private_allowed():
-            return super()._new_conn()
         try:
-            addresses = destinations.resolve_public(self._dns_host, self.port)
+            addresses = self.destination_check(self._dns_host, self.port)
         except socket.gaierror as exc:
             raise NameResolutionError(self.host, self, exc) from exc
         except destinations.RefusedDestination as exc:
             raise DestinationRefused(self, str(exc)) from None
+        if addresses is None:
+            return super()._new_conn()
         last: OSError | None = None
         for _, address in addresses:
             try:
@@ -126,30 +142,30 @@ class _CheckedConnectionMixin:
         raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
 
 
-class CheckedHTTPConnection(_CheckedConnectionMixin, urllib3.connection.HTTPConnection):
-    pass
-
-
-class CheckedHTTPSConnection(_CheckedConnectionMixin, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = CheckedHTTPConnection
-
-
-class _CheckedHTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = CheckedHTTPSConnection
+def _checked_pools(check) -> dict[str, type]:
+    """Connection pools, by scheme, whose connections go through `check`."""
+    members = {"destination_check": staticmethod(check)}
+    http = type("CheckedHTTPConnection", (_CheckedConnectionMixin, urllib3.connection.HTTPConnection), members)
+    https = type("CheckedHTTPSConnection", (_CheckedConnectionMixin, urllib3.connection.HTTPSConnection), members)
+    return {
+        "http": type("CheckedHTTPPool", (urllib3.HTTPConnectionPool,), {"ConnectionCls": http}),
+        "https": type("CheckedHTTPSPool", (urllib3.HTTPSConnectionPool,), {"ConnectionCls": https}),
+    }
 
 
 class CheckedAdapter(HTTPAdapter):
-    """An HTTPAdapter whose connections check their destination (above) and which never goes
-    through a proxy: a proxy from the environment (HTTPS_PROXY) would resolve the name itself,
-    out of the check's sight."""
+    """An HTTPAdapter whose connections check their destination (`check`, by default
+    `upstream_destinations`; customer webhooks have their own) and which never goes through a
+    proxy: a proxy from the environment (HTTPS_PROXY) would resolve the name itself, out of the
+    check's sight."""
+
+    def __init__(self, *args, check=upstream_destinations, **kwargs):
+        self._pools = _checked_pools(check)
+        super().__init__(*args, **kwargs)
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = dict(self._pools)
 
     def send(self, request, *args, **kwargs):
         kwargs["proxies"] = {}
