@@ -241,7 +241,6 @@ def deliver_webhook(delivery_id: int) -> str:
     """One try of a customer webhook. A retry due within WEBHOOK_MAX_COUNTDOWN_SECONDS is sent
     with a countdown (no worker waits for it); a later one is left to the sweeper, which finds it
     due in the database. The queued mark lives until the next try is sent or the delivery ends."""
-    from reseller.activations.enqueue import publish
     from reseller.notify.deliveries import lease_seconds, webhook_deliver
 
     key = queued_key("webhook", delivery_id)
@@ -251,9 +250,8 @@ def deliver_webhook(delivery_id: int) -> str:
         return tried.state if tried else "not due"
     finally:
         if tried and tried.retry_in is not None and tried.retry_in <= settings.WEBHOOK_MAX_COUNTDOWN_SECONDS:
-            queued_mark(key, int(tried.retry_in) + lease_seconds(), replace=True)
-            if not publish(deliver_webhook, delivery_id, countdown=tried.retry_in):
-                queued_clear(key)
+            ttl = int(tried.retry_in) + lease_seconds()
+            publish_once(deliver_webhook, key, ttl, delivery_id, replace=True, countdown=tried.retry_in)
         else:
             queued_clear(key)
 
@@ -261,9 +259,6 @@ def deliver_webhook(delivery_id: int) -> str:
 @shared_task(name="reseller.sweep_webhooks", **IDEMPOTENT)
 def sweep_webhooks() -> int:
     """Beat, every WEBHOOK_SWEEP_SECONDS: send the due deliveries that have no message queued."""
-    from reseller.notify.deliveries import lease_seconds, webhooks_due
+    from reseller.notify.deliveries import send_soon, webhooks_due
 
-    sent = 0
-    for delivery_id in webhooks_due():
-        sent += publish_once(deliver_webhook, queued_key("webhook", delivery_id), lease_seconds(), delivery_id)
-    return sent
+    return sum(send_soon(delivery_id) for delivery_id in webhooks_due())

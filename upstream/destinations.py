@@ -75,7 +75,7 @@ def resolve_public(
     for family, _, _, _, sockaddr in infos:
         text = str(sockaddr[0])
         address = _literal(text.split("%", 1)[0])
-        if address is not None and any(address.version == net.version and address in net for net in allowed):
+        if address is not None and any(address in net for net in allowed):
             reason = None
         else:
             reason = "not an IP address" if address is None else address_refusal(address)

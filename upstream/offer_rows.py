@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from upstream.models import Country, CountryMapping
 from upstream.providers.base import ProviderError, Unsupported, error_summary
 
 BATCH_SIZE = 5000
@@ -33,6 +34,23 @@ def prices_fetch(supported: bool, call: Callable[[], list]) -> PriceFetch | None
         return None
     except ProviderError as exc:
         return PriceFetch(prices=None, error=error_summary(exc))
+
+
+def country_resolver(provider, *, native: bool) -> Callable[[object], int | None]:
+    """Our country id for one of the upstream's country codes: its mapping row, else (a client
+    with SMS-Activate's numbering, `native`) the code itself; None for a country we do not know."""
+    country_map = dict(
+        CountryMapping.objects.filter(provider=provider, country__isnull=False).values_list(
+            "upstream_code", "country_id"
+        )
+    )
+    countries = set(Country.objects.values_list("id", flat=True))
+
+    def resolve(code) -> int | None:
+        country = country_map.get(str(code), code if native else None)
+        return country if country in countries else None
+
+    return resolve
 
 
 def offer_rows_write(

@@ -13,31 +13,27 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from upstream.models import Country, CountryMapping, Operator, Provider
-from upstream.offer_rows import BATCH_SIZE, PriceFetch, prices_fetch
+from upstream.models import Operator, Provider
+from upstream.offer_rows import BATCH_SIZE, PriceFetch, country_resolver, prices_fetch
 from upstream.providers.base import OperatorEntry, ProviderClient
 
 MAX_CODE = 50
 
 
 def operators_fetch(client: ProviderClient) -> PriceFetch | None:
-    """The client's operators (in `prices`); None where its protocol has no operator list."""
-    return prices_fetch(True, client.operators)
+    """The client's operators (in `prices`); None where its client sends no operator (a listed
+    operator must be one a purchase there can ask for)."""
+    return prices_fetch(client.takes_operator, client.operators)
 
 
 def _wanted(provider: Provider, *, native: bool, entries: list[OperatorEntry]) -> tuple[dict, int]:
-    country_map = dict(
-        CountryMapping.objects.filter(provider=provider, country__isnull=False).values_list(
-            "upstream_code", "country_id"
-        )
-    )
-    countries = set(Country.objects.values_list("id", flat=True))
+    country_of = country_resolver(provider, native=native)
     wanted: dict[tuple[int, str], str] = {}
     skipped = 0
     for entry in entries:
-        country = country_map.get(str(entry.country), entry.country if native else None)
+        country = country_of(entry.country)
         code = (entry.code or "").strip().lower()
-        if country not in countries or not code or len(code) > MAX_CODE:
+        if country is None or not code or len(code) > MAX_CODE:
             skipped += 1
             continue
         wanted[(country, code)] = (entry.name or "")[:100]
@@ -54,7 +50,17 @@ def operators_write(*, provider: Provider, native: bool, entries: list[OperatorE
             "pk", "country_id", "code", "name"
         )
     }
-    now = timezone.now()
+    gone = [pk for key, (pk, _) in existing.items() if key not in wanted]
+    for start in range(0, len(gone), BATCH_SIZE):
+        Operator.objects.filter(pk__in=gone[start : start + BATCH_SIZE]).delete()
+    seen = len(existing) - len(gone)
+    Operator.objects.filter(provider=provider).update(updated_at=timezone.now())  # every row left was seen
+    renamed = [
+        Operator(pk=pk, name=wanted[key])
+        for key, (pk, name) in existing.items()
+        if key in wanted and name != wanted[key]
+    ]
+    Operator.objects.bulk_update(renamed, ["name"], batch_size=BATCH_SIZE)
     Operator.objects.bulk_create(
         [
             Operator(provider=provider, country_id=country, code=code, name=name)
@@ -63,21 +69,9 @@ def operators_write(*, provider: Provider, native: bool, entries: list[OperatorE
         ],
         batch_size=BATCH_SIZE,
     )
-    seen = [pk for key, (pk, _) in existing.items() if key in wanted]
-    for start in range(0, len(seen), BATCH_SIZE):
-        Operator.objects.filter(pk__in=seen[start : start + BATCH_SIZE]).update(updated_at=now)
-    renamed = [
-        Operator(pk=pk, name=wanted[key])
-        for key, (pk, name) in existing.items()
-        if key in wanted and name != wanted[key]
-    ]
-    Operator.objects.bulk_update(renamed, ["name"], batch_size=BATCH_SIZE)
-    gone = [pk for key, (pk, _) in existing.items() if key not in wanted]
-    for start in range(0, len(gone), BATCH_SIZE):
-        Operator.objects.filter(pk__in=gone[start : start + BATCH_SIZE]).delete()
     return {
-        "created": len(wanted) - len(seen),
-        "seen": len(seen),
+        "created": len(wanted) - seen,
+        "seen": seen,
         "removed": len(gone),
         "skipped": skipped,
     }

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
-from upstream.models import Country, CountryMapping, Provider, RentOffer, Service, ServiceMapping
-from upstream.offer_rows import PriceFetch, offer_rows_write, prices_fetch
+from upstream.models import Provider, RentOffer, Service, ServiceMapping
+from upstream.offer_rows import PriceFetch, country_resolver, offer_rows_write, prices_fetch
 from upstream.providers.base import FULL_RENT, ProviderClient, RentPrice
 
 COST_QUANTUM = Decimal("0.0001")
@@ -30,18 +30,13 @@ def _translate(provider: Provider, *, native: bool, prices: list[RentPrice]) -> 
             "upstream_code", "service__code"
         )
     )
-    country_map = dict(
-        CountryMapping.objects.filter(provider=provider, country__isnull=False).values_list(
-            "upstream_code", "country_id"
-        )
-    )
-    countries = set(Country.objects.values_list("id", flat=True))
+    country_of = country_resolver(provider, native=native)
     codes = {service_map.get(p.service, p.service if native else None) for p in prices}
     services = dict(Service.objects.filter(code__in={c for c in codes if c}).values_list("code", "id"))
     wanted: dict[tuple[int, int | None, int], tuple[Decimal, int]] = {}
     skipped = 0
     for price in prices:
-        country = country_map.get(str(price.country), price.country if native else None)
+        country = country_of(price.country)
         if price.service == FULL_RENT:
             service_id = None
         else:
@@ -50,7 +45,7 @@ def _translate(provider: Provider, *, native: bool, prices: list[RentPrice]) -> 
             if service_id is None:
                 skipped += 1
                 continue
-        if country not in countries or price.hours <= 0:
+        if country is None or price.hours <= 0:
             skipped += 1
             continue
         cost = Decimal(price.cost).quantize(COST_QUANTUM, rounding=ROUND_CEILING)

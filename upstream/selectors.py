@@ -45,12 +45,11 @@ def offer_listed(*, service_id: int, country_id: int, provider_slot: int) -> boo
 
 def operators_listing(*, country_id: int, codes) -> dict[int, list[str]]:
     """{provider id: the codes of `codes` it lists for the country, in the order of `codes`} for
-    providers listing at least one (upstream.Operator, kept by catalogue sync)."""
+    enabled providers listing at least one (upstream.Operator, kept by catalogue sync)."""
     wanted = list(codes)
     found: dict[int, set[str]] = {}
-    for provider_id, code in Operator.objects.filter(country_id=country_id, code__in=wanted).values_list(
-        "provider_id", "code"
-    ):
+    rows = Operator.objects.filter(provider__enabled=True, country_id=country_id, code__in=wanted)
+    for provider_id, code in rows.values_list("provider_id", "code"):
         found.setdefault(provider_id, set()).add(code)
     return {pid: [code for code in wanted if code in listed] for pid, listed in found.items()}
 

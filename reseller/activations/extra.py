@@ -99,6 +99,11 @@ class _ExtraOrders(ActivationOrders):
     def buy(self, order, candidate: Candidate, request) -> upstream.Purchase:
         return client_for(candidate.offer.provider).extra_buy(self.parent.upstream_id)
 
+    def check(self, order, candidate: Candidate, request) -> None:
+        """No immediate check: the candidate carries our codes, not the upstream's (the list's
+        codes could not be matched); an unreadable reply stays unknown, for reconciliation."""
+        return None
+
     def refused(self, error: upstream.ProviderError | None) -> None:
         refusal = _refusal(error)
         if refusal is not None:

@@ -66,6 +66,11 @@ class _OneCall(ActivationOrders):
             raise self.outcome
         return self.outcome[candidate.service_code]
 
+    def check(self, order, candidate: Candidate, request) -> None:
+        """No immediate check: the rows are one purchase, and one read per row could settle them
+        apart; an unreadable reply makes every row unknown, for reconciliation."""
+        return None
+
 
 def _plan(req: MultiPurchaseRequest) -> list[Candidate]:
     """One candidate per service, all of one provider: the cheapest in total of those that sell

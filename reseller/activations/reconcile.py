@@ -342,9 +342,12 @@ def purchase_check(activation: Activation, *, service_code: str, country_code: i
     owned = _owned({item.upstream_id for item in listing}, siblings)
     if not _complete(listing, siblings):
         return Check(why="the list misses live numbers of ours")
+    # Seen before the order began (resolved or not, e.g. cancelled but still listed): never its number.
     watched_before = set(
         UpstreamOrphan.objects.filter(
-            provider__in=siblings, resolved_at__isnull=True, first_seen_at__lt=activation.created_at - CLOCK_SKEW
+            provider__in=siblings,
+            upstream_id__in=[item.upstream_id for item in listing],
+            first_seen_at__lt=activation.created_at - CLOCK_SKEW,
         ).values_list("upstream_id", flat=True)
     )
     unclaimed = [

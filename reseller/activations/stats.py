@@ -25,10 +25,10 @@ def _percent(part: int, whole: int) -> int:
     return (200 * part + whole) // (2 * whole) if whole else 0
 
 
-def top_countries_by_service(*, service_id: int, now=None) -> list[CountryShare]:
+def top_countries_by_service(*, service_id: int) -> list[CountryShare]:
     """Every country where the service was bought in the last 30 days (every customer's
     activations), the largest share first (then the better rate, then the lower country id)."""
-    since = (now or timezone.now()) - STATS_WINDOW
+    since = timezone.now() - STATS_WINDOW
     rows = list(
         Activation.objects.filter(kind=OrderKind.ACTIVATION, service_id=service_id, created_at__gte=since)
         .exclude(state__in=NOT_BOUGHT)

@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from reseller.models import Activation, CustomerWebhook, OrderKind, Rental, RentalSms, WebhookDelivery
@@ -132,12 +132,12 @@ def rental_url(rental: Rental, hook: CustomerWebhook | None) -> str:
 
 def rental_sms_queued(*, rental: Rental, messages: list[RentalSms]) -> int:
     """Called in the transaction that stored `messages` (new SMS of `rental`): one delivery each."""
-    hook = _hook_of(rental.customer_id)
-    url = rental_url(rental, hook)
-    if not url or not messages:
+    if not messages:
         return 0
-    if hook is None:  # a getRentNumber url without a customer webhook still needs a secret to sign
-        CustomerWebhook.objects.get_or_create(customer_id=rental.customer_id)
+    # The rental's own url needs no lookup; the secret that signs it is made at the first try.
+    url = rental_url(rental, None if rental.webhook_url else _hook_of(rental.customer_id))
+    if not url:
+        return 0
     service = rental.service.code if rental.service_id else "full"
     for sms in messages:
         body = _body(
@@ -216,9 +216,11 @@ def webhook_retry(*, delivery: WebhookDelivery) -> bool:
     elif hook and hook.url:
         url = hook.url
     with transaction.atomic():
+        in_flight = Q(state=State.PENDING, last_try_at__gt=timezone.now() - timedelta(seconds=lease_seconds()))
         changed = (
             WebhookDelivery.objects.filter(pk=delivery.pk)
             .exclude(state=State.DELIVERED)
+            .exclude(in_flight)  # a try running now would POST it twice
             .update(
                 state=State.PENDING,
                 attempts=0,

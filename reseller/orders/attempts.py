@@ -28,10 +28,6 @@ OUTCOMES = (
 )
 
 
-# What the immediate check after an unreadable reply proved (engine.Check), as the attempt's outcome.
-CHECKED = {"found": (Outcome.BOUGHT, "sold: its number found upstream"), "absent": (Outcome.ERROR, "not sold")}
-
-
 def attempt_record(
     *,
     order,
@@ -40,19 +36,19 @@ def attempt_record(
     started: float,
     error: ProviderError | None,
     finished: float | None = None,
-    checked: str | None = None,
+    checked: tuple[str, str] | None = None,
 ) -> None:
     """`started`, `finished`: time.monotonic() before and after the upstream call (`finished`
-    None: now). `checked`: after an unreadable reply, what the immediate check proved ("found",
-    "absent", else why it could not tell); the provider's health counts the reply as a failure
-    whatever the check found (it answered what we could not read)."""
+    None: now). `checked`: after an unreadable reply, the outcome the immediate check proved and
+    its note; the provider's health counts the reply as a failure whatever the check found (it
+    answered what we could not read)."""
     duration = int(((finished if finished is not None else time.monotonic()) - started) * 1000)
     outcome, healthy, raw = Outcome.BOUGHT, True, ""
     if error is not None:
         outcome, healthy = next((o, h) for cls, o, h in OUTCOMES if isinstance(error, cls))
         raw = safe_raw(error.raw) or type(error).__name__  # shown in the admin: never the reply's body
         if checked:
-            outcome, note = CHECKED.get(checked, (outcome, f"still unknown: {checked}"))
+            outcome, note = checked
             raw = f"{raw} ({note})"[:300]
     PurchaseAttempt.objects.create(
         order_kind=order.kind,

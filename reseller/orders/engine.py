@@ -45,7 +45,7 @@ from billing.models import Hold, LedgerAccount
 from billing.pricing import PriceBook
 from billing.services import hold_release, hold_resize, wallet_hold
 from reseller.orders import money
-from reseller.orders.attempts import attempt_record
+from reseller.orders.attempts import Outcome, attempt_record
 from reseller.orders.errors import DuplicateOrder, NoNumbers, PriceChanged, ProviderFailed
 from reseller.orders.routing import FIXED_PRICE, Candidate
 from upstream.providers import client_for, http
@@ -333,10 +333,15 @@ def _call(adapter: OrderAdapter, order, candidate: Candidate, request) -> Purcha
     return bought
 
 
-def _checked(check: Check | None) -> str | None:
+def _checked(check: Check | None) -> tuple[str, str] | None:
+    """The attempt's outcome and note for what the immediate check proved."""
     if check is None:
         return None
-    return "found" if check.bought is not None else "absent" if check.absent else check.why or "unknown"
+    if check.bought is not None:
+        return Outcome.BOUGHT, "sold: its number found upstream"
+    if check.absent:
+        return Outcome.ERROR, "not sold"
+    return Outcome.UNKNOWN, f"still unknown: {check.why or 'unknown'}"
 
 
 # --- phase 3 ---------------------------------------------------------------------------------

@@ -275,13 +275,15 @@ def rental_apply_upstream(*, rental: Rental, status: RentStatus | None) -> int:
         )
         for sms in status.sms
     ]
-    with transaction.atomic():  # the SMS and their webhook deliveries (reseller/notify) commit together
-        known = set(RentalSms.objects.filter(rental=rental).values_list("sms_id", flat=True))
-        RentalSms.objects.bulk_create(rows, ignore_conflicts=True)
-        fresh = list(
-            RentalSms.objects.filter(rental=rental, sms_id__in={r.sms_id for r in rows} - known).order_by("id")
-        )
-        rental_sms_queued(rental=rental, messages=fresh)
+    incoming = {r.sms_id for r in rows}
+    known = set(RentalSms.objects.filter(rental=rental, sms_id__in=incoming).values_list("sms_id", flat=True))
+    new = [r for r in rows if r.sms_id not in known]
+    fresh: list[RentalSms] = []
+    if new:  # a poll with nothing new writes nothing
+        with transaction.atomic():  # the SMS and their webhook deliveries (reseller/notify) commit together
+            RentalSms.objects.bulk_create(new, ignore_conflicts=True)
+            fresh = list(RentalSms.objects.filter(rental=rental, sms_id__in={r.sms_id for r in new}).order_by("id"))
+            rental_sms_queued(rental=rental, messages=fresh)
     added = len(fresh)
     now = timezone.now()
     Rental.objects.filter(pk=rental.pk).update(synced_at=now)

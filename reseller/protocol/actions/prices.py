@@ -12,7 +12,7 @@ from billing.money import format_pkr
 from reseller.activations.stats import top_countries_by_service
 from reseller.orders.catalogue import services_by_id
 from reseller.protocol.actions import inputs
-from reseller.protocol.actions.catalogue import get_top_countries_by_service, price_table
+from reseller.protocol.actions.catalogue import price_table
 from reseller.protocol.context import Call
 from reseller.protocol.render import Json, Token
 from upstream.models import Service
@@ -51,11 +51,6 @@ def get_prices_verification(call: Call) -> Json:
     for (cid, sid), cell in sorted(table.items(), key=lambda kv: (services[kv[0][1]].code, kv[0][0])):
         out[services[sid].code][str(cid)] = {"count": cell.count, "price": format_pkr(cell.price)}
     return Json(out)
-
-
-def get_top_countries_by_service_rank(call: Call) -> Json:
-    """getTopCountriesByService: the prices are already the customer's own (their markup rules)."""
-    return get_top_countries_by_service(call)
 
 
 def get_list_of_top_countries_by_service(call: Call) -> Json | Token:

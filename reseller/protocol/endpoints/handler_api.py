@@ -47,7 +47,8 @@ HANDLER_API = Endpoint(
         "getHistory": activations.get_history,
         "getPricesExtended": prices.get_prices_extended,
         "getPricesVerification": prices.get_prices_verification,
-        "getTopCountriesByServiceRank": prices.get_top_countries_by_service_rank,
+        # The prices are already the customer's own (their markup rules are their "rank").
+        "getTopCountriesByServiceRank": catalogue.get_top_countries_by_service,
         "getListOfTopCountriesByService": prices.get_list_of_top_countries_by_service,
         "getMultiServiceNumber": reuse.get_multi_service_number,
         "checkExtraActivation": reuse.check_extra_activation,
