@@ -48,7 +48,7 @@ from upstream.providers.base import (
 from upstream.providers.handler_api import Dialect, HandlerApi
 from upstream.providers.parsing import text_of
 from upstream.providers.sms_activate_rent import SmsActivateRent
-from upstream.providers.sms_activate_reuse import SmsActivateReuse
+from upstream.providers.sms_activate_reuse import SmsActivateReuse, raise_if_json_error
 
 # Documented error tokens (exact match), by the exception they raise.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
@@ -88,11 +88,7 @@ _bad, _json, _decimal, _int = SMS_ACTIVATE.bad, SMS_ACTIVATE.json, SMS_ACTIVATE.
 
 def _raise_if_json_error(data: Any, body: str) -> None:
     """`{"status":"error","message"|"error":"<TOKEN>"}`: the token's exception, or ProviderError."""
-    if isinstance(data, dict) and data.get("status") == "error":
-        token = data.get("message") or data.get("error")
-        if isinstance(token, str):
-            SMS_ACTIVATE.raise_if_error(token)
-        raise ProviderError(raw=body)
+    raise_if_json_error(SMS_ACTIVATE, data, body)
 
 
 def _phone(value: Any, body: str) -> str:

@@ -16,6 +16,7 @@ checkExtraActivation answers `{"status":"success","cost":200,"service":"tw","pho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from upstream.providers.base import ExtraQuote, MultiRequest, ProviderError, Purchase
@@ -45,6 +46,7 @@ class SmsActivateReuse:
 
     api: HandlerApi
     dialect: Dialect
+    _parse_v1: Callable[[str], Purchase]  # SmsActivateClient's reader of `ACCESS_NUMBER:<id>:<phone>`
     supports_multi_service: bool = True
     supports_extra_activation: bool = True
 
@@ -90,14 +92,4 @@ class SmsActivateReuse:
         )
 
     def extra_buy(self, upstream_id: str) -> Purchase:
-        body = self.api.reply("getExtraActivation", activationId=upstream_id)
-        name, _, rest = body.partition(":")
-        new_id, _, phone = rest.partition(":")
-        if name != "ACCESS_NUMBER":
-            raise self.dialect.bad(body, "unexpected reply to getExtraActivation")
-        return Purchase(
-            upstream_id=_digits(self.dialect, new_id, body, "activation id"),
-            phone=_digits(self.dialect, phone, body, "phone number"),
-            cost=None,
-            raw=body,
-        )
+        return self._parse_v1(self.api.reply("getExtraActivation", activationId=upstream_id))  # ACCESS_NUMBER:id:phone
