@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "billing",
     "upstream",
     "reseller",
+    "reports",
 ]
 
 MIDDLEWARE = [

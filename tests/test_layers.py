@@ -1,4 +1,4 @@
-"""The layers: accounts <- billing <- upstream <- reseller. A lower layer never imports a higher one.
+"""The layers: accounts <- billing <- upstream <- reseller <- reports. A lower layer never imports a higher one.
 
 Every module of a layer is read with `ast` (management commands, admin and migrations included), and
 every `import`, `from ... import` and literal `import_module("...")` / `import_string("...")`
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("accounts", "billing", "upstream", "reseller")  # lowest first
+LAYERS = ("accounts", "billing", "upstream", "reseller", "reports")  # lowest first
 DYNAMIC_IMPORTERS = {"import_module", "import_string"}
 
 
