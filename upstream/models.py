@@ -1,6 +1,6 @@
 """Upstream providers and the canonical catalogue.
 
-Countries use SMS-Activate's numbering (decisions.md #6); services are
+Countries use SMS-Activate's numbering (product decision P6); services are
 identified by SMS-Activate short codes with a stable numeric id (#7). An Offer
 is what one provider sells for one (country, service): its cost in the
 provider's currency and its stock, refreshed by catalogue sync.

@@ -1,5 +1,5 @@
 """Operators: `Operator` rows from a provider's `operators()` (its own `getOperators` on the
-SMS-Activate protocol, seeds/004), written by catalogue sync.
+SMS-Activate protocol, SMS-Activate's API document), written by catalogue sync.
 
 Same rules as the other catalogues (upstream/offer_rows.py): the upstream is asked first, outside
 any transaction, and a failed list only leaves this provider's operators as they were; rows are

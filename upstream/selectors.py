@@ -86,7 +86,7 @@ def rent_offers_for(
 
 def service_by_code_or_id(value: str) -> Service | None:
     """`getNumber`'s `service`: an SMS-Activate short code (`tg`) or the numeric id as a string
-    (OTPGet sends the id from getServices; decisions.md #7). No code is all digits."""
+    (OTPGet sends the id from getServices; product decision P7). No code is all digits."""
     value = (value or "").strip()
     if not value:
         return None

@@ -28,7 +28,7 @@ _CODE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{3,4}[- ]?\d{3,4}|\d{4,8})(?![0-
 
 
 def extract_code(code: str | None, text: str | None) -> str:
-    """The code only (decisions.md #13): letters and digits, no ':' or spaces.
+    """The code only (product decision P13): letters and digits, no ':' or spaces.
     Taken from the upstream's code, else found in the text."""
     source = code or ""
     if not source and text:

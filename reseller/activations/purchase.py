@@ -56,7 +56,7 @@ def _buy(activation: Activation, candidate: Candidate, req: PurchaseRequest) -> 
             country=candidate.country_code,
             max_price=candidate.offer.cost,
             # The codes this provider lists; where nobody lists them, the customer's as sent (the
-            # upstream then gives "the first operator that matches", seeds/004).
+            # upstream then gives "the first operator that matches", SMS-Activate's API document).
             operator=candidate.operator or req.operator,
             phone_exception=req.phone_exception,
             order_ref=order_ref(activation.pk),

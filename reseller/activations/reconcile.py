@@ -256,7 +256,7 @@ def _close_unfound(provider: Provider, unknown: list[Activation], report: dict, 
             note = "unknown outcome; no number of its own found upstream"
         else:
             # We cannot see whether the upstream sold the number: the customer was refunded,
-            # so the possible charge is booked as our loss (shared decision #15).
+            # so the possible charge is booked as our loss (product decision P15).
             _order_loss(provider, activation, "unknown outcome, cannot be reconciled", report)
             note = "unknown outcome; cannot be reconciled with this protocol: cost booked as a loss"
         _settle(activation, note, report)

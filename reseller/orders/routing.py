@@ -45,7 +45,7 @@ def candidates_for(
     ProviderFailed: it is not hammered). `operator` (SMS-Activate's, one code or several
     comma-separated; None or `any`: any operator): only providers listing one of them for the
     country (upstream.Operator), asked for those; when no provider lists any of them there, every
-    offer, for any operator (seeds/004: "the number of the first operator that matches the request
+    offer, for any operator (SMS-Activate's API document: "the number of the first operator that matches the request
     parameters will be returned"). `phone_exception`: only providers whose protocol takes and
     honours excluded prefixes."""
     offers = list(

@@ -41,7 +41,7 @@ class Principal:
 
     @property
     def available(self) -> Decimal:
-        """Wallet minus open holds: what the customer can spend (decisions.md #15)."""
+        """Wallet minus open holds: what the customer can spend (product decision P15)."""
         return self.balance - self.held
 
     @cached_property

@@ -1,4 +1,4 @@
-"""Request parameters as a PHP script would see them (decisions.md #1).
+"""Request parameters as a PHP script would see them (product decision P1).
 
 Sources, lowest precedence first: a JSON object body, a form body, the query
 string (query wins). Within one source the last repeated value wins, as in
@@ -33,7 +33,7 @@ class Params:
         return value if isinstance(value, str) and "\x00" not in value else None
 
     def is_true(self, name: str) -> bool:
-        """Booleans: `1` or `true` (any case) mean true (decisions.md #1)."""
+        """Booleans: `1` or `true` (any case) mean true (product decision P1)."""
         value = self.get(name)
         return value is not None and value.strip().lower() in ("1", "true")
 

@@ -9,7 +9,7 @@ Two reply shapes:
   (compact, non-ASCII as \\uXXXX, `/` as `\\/`), sent as `application/json`.
   A Decimal is written as a bare number with its own places (money is always
   quantized to two: `120.00`); floats are refused, so they never reach the wire.
-Every reply is HTTP 200 (decisions.md #2).
+Every reply is HTTP 200 (product decision P2).
 """
 
 import json

@@ -1,4 +1,4 @@
-"""A fake Get-SMS API v1 server (seeds/003 `/api/v1/`) over real HTTP, for tests.
+"""A fake Get-SMS API v1 server (Get-SMS's API document `/api/v1/`) over real HTTP, for tests.
 
     with FakeGetSms(api_key="k") as fake:
         fake.set_offer("indiia", "tg", "12.50", 10)

@@ -1,4 +1,4 @@
-"""The in-memory upstream behind the fake Get-SMS server (`tests.fakes.getsms`): API v1 of seeds/003.
+"""The in-memory upstream behind the fake Get-SMS server (`tests.fakes.getsms`): API v1 of Get-SMS's API document.
 
 `FakeGetSmsState.handle(params)` answers one `/api/v1/` request with the
 document's bodies: `{"status": <code>, "data": {...}}` as compact JSON, the

@@ -1,4 +1,4 @@
-"""A fake OTPBuddy server (seeds/001 `stubs/handler_api.php`) over real HTTP, for tests.
+"""A fake OTPBuddy server (OTPBuddy's API document `stubs/handler_api.php`) over real HTTP, for tests.
 
     with FakeOtpBuddy(api_key="k") as fake:
         fake.set_offer(22, "bne", "13.00", 10, server=2)

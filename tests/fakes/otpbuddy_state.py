@@ -1,7 +1,7 @@
 """The in-memory upstream behind the fake OTPBuddy server (`tests.fakes.otpbuddy`).
 
 `FakeOtpBuddyState.handle(params)` answers one `handler_api.php` request with
-the bodies of seeds/001: bare tokens (no newline) or JSON as PHP encodes it
+the bodies of OTPBuddy's API document: bare tokens (no newline) or JSON as PHP encodes it
 (compact, `\\uXXXX`, `\\/`), prices and counts as strings (`{"13.00":"10"}`).
 Standard library only (no Django), thread-safe (one lock around everything).
 

@@ -1,4 +1,4 @@
-"""A fake OTPGet `stubs/handler_api.php` (seeds/000, provider `type` 1-6) over real HTTP, for tests.
+"""A fake OTPGet `stubs/handler_api.php` (OTPGet's API document, provider `type` 1-6) over real HTTP, for tests.
 
     with FakeOtpGet(api_key="k", early_cancel_seconds=0) as fake:
         fake.set_offer(1, 61, "101", "Telegram", "50", 10)    # type, country, service id, name, PKR, stock

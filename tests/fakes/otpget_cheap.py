@@ -1,4 +1,4 @@
-"""A fake OTPGet `stubs/cheap_handler.php` (seeds/000, cheap 15-minute numbers) over real HTTP, for tests.
+"""A fake OTPGet `stubs/cheap_handler.php` (OTPGet's API document, cheap 15-minute numbers) over real HTTP, for tests.
 
     with FakeOtpGetCheap(api_key="k", early_cancel_seconds=0) as fake:
         fake.add_server("1", "Random Facebook - Free")                  # type 1 unless given

@@ -1,4 +1,4 @@
-"""The state and protocol of the fake OTPGet `stubs/cheap_handler.php` (seeds/000, "cheap_handler.php").
+"""The state and protocol of the fake OTPGet `stubs/cheap_handler.php` (OTPGet's API document, "cheap_handler.php").
 
 Bodies are the document's: `ACCESS_BALANCE:500.00`, `{"1":[{"id":"1","name":"Random Facebook - Free"}]}`,
 `{"1":"Facebook \\u2014 \\u20a850.00"}` (PHP's `json_encode`: non-ASCII as `\\uXXXX`, `/` as `\\/`),

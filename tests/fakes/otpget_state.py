@@ -1,4 +1,4 @@
-"""The state and protocol of the fake OTPGet `stubs/handler_api.php` (seeds/000, with `type` 1-6).
+"""The state and protocol of the fake OTPGet `stubs/handler_api.php` (OTPGet's API document, with `type` 1-6).
 
 Bodies are the document's: `ACCESS_BALANCE:500.00`, `{"1":[{"id":"61","name":"Pakistan"}]}`,
 `{"101":"Telegram - 50 PKR"}`, `ACCESS_NUMBER:<order id>:<phone>`, `STATUS_WAIT_CODE`,

@@ -1,4 +1,4 @@
-"""A fake SMS-Activate server (seeds/004 `stubs/handler_api.php`) over real HTTP, for tests and benchmarks.
+"""A fake SMS-Activate server (SMS-Activate's `stubs/handler_api.php`) over real HTTP, for tests and benchmarks.
 
     with FakeSmsActivate(api_key="k") as fake:
         fake.set_offer(22, "tg", "12.50", 10)

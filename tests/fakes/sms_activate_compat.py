@@ -1,4 +1,4 @@
-"""A fake of the SMS-Activate-compatible variant's server (seeds/002) over real HTTP, for tests.
+"""A fake of the SMS-Activate-compatible variant's server over real HTTP, for tests.
 
     with FakeSmsActivateCompat(api_key="k") as fake:
         fake.set_offer(22, "tg", "12.50", 10, provider_id=3)

@@ -1,7 +1,7 @@
 """The in-memory upstream behind the fake SMS-Activate server (`tests.fakes.sms_activate`).
 
 `FakeSmsActivateState.handle(params)` answers one `handler_api.php` request with
-the bodies of seeds/004: bare tokens (no newline) or JSON encoded as PHP's
+the bodies of SMS-Activate's API document: bare tokens (no newline) or JSON encoded as PHP's
 `json_encode` does (compact, `\\uXXXX`, `\\/`, floats as bare numbers). Standard
 library only (no Django), thread-safe (one lock around everything).
 
@@ -67,7 +67,7 @@ SERVICES: dict[str, str] = {
     "ot": "Any other",
 }
 ENDED = ("cancelled", "finished")
-# seeds/004's operator lists: getNumber's (Ukraine, Kazakhstan), available for country 1 and 2.
+# SMS-Activate's API document's operator lists: getNumber's (Ukraine, Kazakhstan), available for country 1 and 2.
 OPERATORS: dict[int, list[str]] = {
     1: ["kyivstar", "life", "utel", "mts", "vodafone"],
     2: ["tele2", "beeline", "activ", "altel"],

@@ -133,7 +133,7 @@ def test_operator_goes_to_the_upstream_listing_it_and_is_forwarded(two_upstreams
     assert (b.provider.slot, b.operator) == (1, "airtel") and first.calls[-1][1]["operator"] == "airtel"
     c = _bought(api, key, operator="VI,jio")  # each is asked only for what it lists
     assert (c.provider.slot, c.operator) == (1, "jio") and first.calls[-1][1]["operator"] == "jio"
-    # Nobody lists it in India: any provider, asked as sent; it gives its first operator (seeds/004).
+    # Nobody lists it in India: any provider, asked as sent; it gives its first operator (SMS-Activate's API document).
     d = _bought(api, key, operator="beeline")
     assert d.provider.slot == 1 and first.calls[-1][1]["operator"] == "beeline" and d.operator == "jio"
     e = _bought(api, key)

@@ -4,7 +4,7 @@ immediate check of its active list. Its number found: the customer gets it, the 
 never called; certainly absent: the next provider sells in the same request; the check itself
 failing or ambiguous: the unknown outcome of before (decisions 23, 31).
 
-Two SMS-Activate fakes (seeds/004) over real HTTP, bought through the real handler_api.php; the
+Two SMS-Activate fakes (SMS-Activate's API document) over real HTTP, bought through the real handler_api.php; the
 fakes' `carry_out` answers the failure after the purchase really happened upstream."""
 
 import threading

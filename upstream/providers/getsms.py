@@ -1,4 +1,4 @@
-"""Client of Get-SMS's own API v1 (seeds/003, `https://get-sms.com/api/v1/`), protocol `getsms`.
+"""Client of Get-SMS's own API v1 (Get-SMS's API document, `https://get-sms.com/api/v1/`), protocol `getsms`.
 
 One request per call (`method=<name>`, our key as `userkey`); the reply is JSON
 `{"status": <code>, "data": {...}}`: 200 is success, the other codes are

@@ -1,4 +1,4 @@
-"""Client of OTPBuddy's `stubs/handler_api.php` (seeds/001), protocol name `otpbuddy`.
+"""Client of OTPBuddy's `stubs/handler_api.php` (OTPBuddy's API document), protocol name `otpbuddy`.
 
 SMS-Activate-like tokens (`ACCESS_NUMBER:<id>:<phone>`, `STATUS_OK:<code>`)
 plus JSON for the catalogue, with OTPBuddy's own twists: provider-side

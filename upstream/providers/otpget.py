@@ -1,4 +1,4 @@
-"""Client of an OTPGet-compatible `stubs/handler_api.php` (seeds/000, decisions.md #9, #11): another
+"""Client of an OTPGet-compatible `stubs/handler_api.php` (OTPGet's API document, product decisions P9, P11): another
 reseller of our kind, including another instance of this server.
 
 OTPGet's dialect is SMS-Activate's tokens plus `type`, the upstream's provider slot (1-6), sent on
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 SLOTS = range(1, 7)
 LISTED_COUNT = 1  # getServices lists only services in stock and gives no count
 
-# The error table of seeds/000 (plus NO_NUMBERS), by the exception each raises.
+# The error table of OTPGet's API document (plus NO_NUMBERS), by the exception each raises.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
     "NO_NUMBERS": NoNumbers,
     "NO_BALANCE": ProviderNoBalance,
@@ -80,7 +80,7 @@ ERROR_TOKENS: dict[str, type[ProviderError]] = {
 }
 PROVIDER_ERROR = re.compile(r"ERROR_PROVIDER_[1-6](?::.*)?", re.DOTALL)
 
-# decisions.md #11: the success token of each setStatus.
+# product decision P11: the success token of each setStatus.
 SET_STATUS_TOKENS: dict[SetStatus, str] = {
     SetStatus.READY: "ACCESS_READY",
     SetStatus.RETRY: "ACCESS_RETRY_GET",

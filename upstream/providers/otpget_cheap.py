@@ -1,4 +1,4 @@
-"""Client of an OTPGet-compatible `stubs/cheap_handler.php` (seeds/000, "cheap_handler.php"), protocol
+"""Client of an OTPGet-compatible `stubs/cheap_handler.php` (OTPGet's API document, "cheap_handler.php"), protocol
 `otpget-cheap`: cheap 15-minute numbers bought from another reseller, including another instance of
 this server.
 
@@ -78,7 +78,7 @@ COUNTRIES_CSV = Path(__file__).resolve().parent.parent / "data" / "getsms_countr
 DEFAULT_COUNTRY = 0
 LISTED_COUNT = 1  # getServices gives no stock
 
-# The cheap_handler.php error table of seeds/000, by the exception each raises.
+# The cheap_handler.php error table of OTPGet's API document, by the exception each raises.
 ERROR_TOKENS: dict[str, type[ProviderError]] = {
     "BAD_KEY": ProviderBadKey,
     "ACCOUNT_BLOCKED": ProviderBadKey,

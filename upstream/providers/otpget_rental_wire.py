@@ -7,7 +7,7 @@ Every reply is a JSON object whose first key is `status`, a string ("200" succes
 `{"status":"<code>","message":"<text>"}` with the codes and messages of the document's error
 table (`MESSAGES`, the `...` parts ours). Times without a zone (`expires`, `expiry_time`,
 `new_expiry`) are Pakistan time (UTC+5) as `YYYY-MM-DD HH:MM:SS`; an SMS `timestamp` is UTC
-ISO 8601 (`2026-03-09T20:57:32Z`). Prices are strings with two decimals (decisions.md #5);
+ISO 8601 (`2026-03-09T20:57:32Z`). Prices are strings with two decimals (product decision P5);
 `duration_hours` is a string in pricing, a number in rentNumber and renewRental, as the samples
 show. A rental's `status` is `active`, `expired` or `cancelled`.
 """

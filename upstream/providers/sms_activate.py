@@ -1,4 +1,4 @@
-"""Client of SMS-Activate's `stubs/handler_api.php` (seeds/004), our main upstream protocol.
+"""Client of SMS-Activate's `stubs/handler_api.php` (SMS-Activate's API document), our main upstream protocol.
 
 Replies are either a bare token (`ACCESS_NUMBER:id:phone`, `STATUS_OK:code`,
 `NO_NUMBERS`) or JSON. Documented error tokens become the exceptions of
@@ -321,7 +321,7 @@ class SmsActivateClient(SmsActivateRent, SmsActivateReuse, ProviderClient):
 
     def operators(self) -> list[OperatorEntry]:
         """getOperators without `country`: `{"status":"success","countryOperators":{"1":["life",...]}}`
-        (seeds/004); `OPERATORS_NOT_FOUND` (no records) is an empty list."""
+        (SMS-Activate's API document); `OPERATORS_NOT_FOUND` (no records) is an empty list."""
         body = self.api.get("getOperators")
         if body == OPERATORS_NOT_FOUND:
             return []

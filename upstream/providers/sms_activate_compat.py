@@ -1,4 +1,4 @@
-"""Client of the SMS-Activate-compatible variant (seeds/002), protocol `smsactivate-compat`.
+"""Client of the SMS-Activate-compatible variant, protocol `smsactivate-compat`.
 
 The document is SMS-Activate's `handler_api.php` (getBalance, getNumber,
 getNumberV2, getStatus, setStatus, getPrices) plus extras; only what differs
@@ -138,7 +138,7 @@ class SmsActivateCompatClient(SmsActivateClient):
         return self._parse_v1(body)
 
     def operators(self) -> list[OperatorEntry]:
-        return ProviderClient.operators(self)  # no getOperators in seeds/002: Unsupported
+        return ProviderClient.operators(self)  # no getOperators in the variant's document: Unsupported
 
     # --- one activation ------------------------------------------------------------
 

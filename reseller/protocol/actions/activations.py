@@ -126,7 +126,7 @@ def get_full_sms(call: Call) -> Token:
 
 
 # handler_api.php's setStatus: SMS-Activate's status numbers, and the token for each outcome
-# (decisions.md #11: a cancel answers ACCESS_CANCEL whether it refunded or, after the code, finished).
+# (product decision P11: a cancel answers ACCESS_CANCEL whether it refunded or, after the code, finished).
 SET_STATUS = {
     1: (activation_ready, {Change.READY: "ACCESS_READY"}),
     3: (activation_request_another, {Change.RETRY: "ACCESS_RETRY_GET"}),
@@ -137,7 +137,7 @@ SET_STATUS = {
 
 
 def set_status(call: Call) -> Token:
-    """seeds/004 lists WRONG_ACTIVATION_ID ("invalid ID or ID is not a number") for setStatus only
+    """SMS-Activate's API document lists WRONG_ACTIVATION_ID ("invalid ID or ID is not a number") for setStatus only
     among the id actions: a malformed id answers it here; getStatus/getStatusV2 say NO_ACTIVATION."""
     change, tokens = SET_STATUS[inputs.status(call)]
     return Token(tokens[change(activation=_mine(call, wrong_id=True))])

@@ -1,4 +1,4 @@
-"""Read-only catalogue actions of handler_api.php, both dialects (decisions.md #9).
+"""Read-only catalogue actions of handler_api.php, both dialects (product decision P9).
 
 Prices are always the customer's sell prices in PKR (markup applied), the
 cheapest enabled provider's unless `type` names one; counts are summed over
@@ -111,7 +111,7 @@ def get_top_countries_by_service(call: Call) -> Json:
 
 
 def get_operators(call: Call) -> Json | Token:
-    """`{"status":"success","countryOperators":{"<country>":["beeline","tele2"]}}` (seeds/004): per
+    """`{"status":"success","countryOperators":{"<country>":["beeline","tele2"]}}` (SMS-Activate's API document): per
     country the operators the enabled providers list (synced from their own getOperators), sorted;
     a country with offers and no synced operators lists `["any"]`. `country` narrows it to one;
     an unknown country, or one with neither, is `OPERATORS_NOT_FOUND`."""

@@ -252,7 +252,7 @@ def test_cancel_tokens_both_dialect_values(shop, key, call):
         ("getFullSms", {"id": "99999999"}, "NO_ACTIVATION"),
         ("setStatus", {"status": "8"}, "BAD_ID"),
         ("setStatus", {"id": "99999999", "status": "8"}, "NO_ACTIVATION"),
-        # seeds/004 lists WRONG_ACTIVATION_ID for setStatus ("invalid ID or ID is not a number") only.
+        # SMS-Activate's API document lists WRONG_ACTIVATION_ID for setStatus ("invalid ID or ID is not a number") only.
         ("setStatus", {"id": "abc", "status": "8"}, "WRONG_ACTIVATION_ID"),
         ("setStatus", {"id": "-5", "status": "6"}, "WRONG_ACTIVATION_ID"),
         ("setStatus", {"id": "0", "status": "8"}, "WRONG_ACTIVATION_ID"),
@@ -401,7 +401,7 @@ def test_get_operators_leaves_out_disabled_providers(operators, key, call):
         ("jio", 1),  # only slot 1 lists it
         ("JIO", 1),
         ("airtel", 1),  # both list it: the cheapest
-        ("vodafone", 1),  # nobody lists it: any operator (seeds/004), cheapest
+        ("vodafone", 1),  # nobody lists it: any operator (SMS-Activate's API document), cheapest
         ("any", 1),
         ("jio,any", 1),
     ],

@@ -302,7 +302,7 @@ def test_countries_services_and_balance(fake, client):
 
 
 def test_operators_are_the_upstreams_get_operators(fake, client):
-    """The fake answers seeds/004's lists (Ukraine, Kazakhstan) plus what a test sets."""
+    """The fake answers SMS-Activate's API document's lists (Ukraine, Kazakhstan) plus what a test sets."""
     fake.set_operators(22, ["Jio", "airtel"])
     assert client.operators() == [
         OperatorEntry(1, "kyivstar"),

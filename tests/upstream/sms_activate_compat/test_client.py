@@ -1,4 +1,4 @@
-"""SmsActivateCompatClient against the fake variant server (seeds/002) over real HTTP.
+"""SmsActivateCompatClient against the fake variant server over real HTTP.
 
 Buying with the extras, the activation lifecycle, the price tables, every documented error token,
 and garbage. The transport itself (timeouts, redirects, key hygiene) is http.py's, tested with
