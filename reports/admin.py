@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from reports.export import cell, csv_text, header, row_cells
+from reports.export import cell, csv_rows, csv_text
 from reports.figures import MEASURES, ReportError, report
 from reports.forms import ReportForm
 from reports.models import Report
@@ -86,6 +86,7 @@ class ReportAdmin(admin.ModelAdmin):
                     params[key] = str(value)
             params["format"] = "csv"
             csv_query = params.urlencode()
+        table = csv_rows(result) if result else None
         context = {
             **self.admin_site.each_context(request),
             "title": "Financial report",
@@ -93,9 +94,10 @@ class ReportAdmin(admin.ModelAdmin):
             "form": form,
             "error": error,
             "result": result,
-            "header": header(result) if result else [],
-            "lines": [row_cells(row) for row in result.rows] if result else [],
-            "totals": row_cells(result.totals)[2:] if result else [],
+            # The very cells of the CSV (reports.export.csv_rows): the header, the rows, the totals.
+            "header": table[0] if table else [],
+            "lines": table[1:-1] if table else [],
+            "totals": table[-1] if table else [],
             "chart": chart_data(result) if result else None,
             "csv_query": csv_query,
         }

@@ -33,8 +33,7 @@ def row_cells(row: Row) -> list[str]:
 
 def csv_rows(report: Report) -> list[list[str]]:
     """The header, one line per row, and the totals line (key `total`)."""
-    totals = row_cells(report.totals)
-    totals[0] = "total"
+    totals = ["total", ""] + row_cells(report.totals)[2:]
     return [header(report), *(row_cells(row) for row in report.rows), totals]
 
 
