@@ -4,7 +4,8 @@
 Creates the scratch database `reseller_bench_reports` (BENCH_REPORTS_DATABASE_URL to change it),
 inserts --orders activations spread evenly over the last 365 days straight into the tables with
 INSERT ... SELECT generate_series (the order rows, their holds: 80 % captured, 20 % released,
-the capture and upstream-cost transfers, a loss on about 1 % of the released ones), then prints:
+the capture and upstream-cost transfers, a loss on about 1 % of the released ones; 50 customers
+buying 3 services each), then prints:
 the time of a year's report by month and by service read from the ledger (source=ledger), the
 time to rebuild the rollup of the year (report_rollup), and the same reports from the rollup.
 The ledger's cached balances are not maintained (nothing here books through the services);
@@ -26,7 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import bench_env, fresh_database  # noqa: E402
 
 DB = "postgres://postgres@127.0.0.1:5432/reseller_bench_reports"
-CUSTOMERS, PROVIDERS, SERVICES, COUNTRIES = 200, 3, 30, 8
+CUSTOMERS, PROVIDERS, SERVICES, COUNTRIES = 50, 3, 30, 8
+# Order g's customer c = g mod 50; each customer buys 3 services ((7c + (g/11) mod 3) mod 30) in one
+# country (c mod 8), each service from one provider ((c + service) mod 3), cheap numbers if
+# c mod 4 = 0, one order in 5 released: like a reseller's customers, at most 150 rollup rows a day.
 
 
 def timed(label: str, fn, repeat: int = 3):
@@ -71,46 +75,43 @@ def setup():
     }
 
 
-GENERATE = """
+# Per order g: its customer c, service s, provider p, kind, outcome (released: r) and time.
+ORDERS = """(SELECT g, c, s, mod(c + s, %(np)s) AS p, r,
+         CASE WHEN mod(c, 4) = 0 THEN 'cheap' ELSE 'activation' END AS kind,
+         %(start)s + (g - 1) * %(step)s AS at
+  FROM (SELECT g, mod(g, %(nc)s) AS c, mod(mod(g, %(nc)s) * 7 + mod(g / 11, 3), %(ns)s) AS s,
+               mod(g / %(nc)s, 5) = 0 AS r
+        FROM generate_series(%(lo)s, %(hi)s) g) base) o"""
+
+GENERATE = f"""
 INSERT INTO reseller_activation (id, kind, customer_id, provider_id, service_id, country_id, state, operator,
     phone, upstream_id, price, cost_pkr, code, sms_text, previous_code, upstream_pending, upstream_attempts,
     failure, created_at)
-SELECT g, CASE WHEN mod(g, 4) = 0 THEN 'cheap' ELSE 'activation' END,
-       (%(cust)s::bigint[])[1 + mod(g, %(nc)s)], (%(prov)s::bigint[])[1 + mod(g, %(np)s)],
-       (%(svc)s::bigint[])[1 + mod((g / 7), %(ns)s)], (%(ctry)s::bigint[])[1 + mod((g / 3), %(nco)s)],
-       CASE WHEN mod(g, 5) = 0 THEN 'cancelled' ELSE 'finished' END, '', '', '',
-       10 + mod(g, 7), 7 + mod(g, 5), '', '', '', '', 0, '', %(start)s + (g - 1) * %(step)s
-FROM generate_series(%(lo)s, %(hi)s) g;
+SELECT g, kind, (%(cust)s::bigint[])[1 + c], (%(prov)s::bigint[])[1 + p], (%(svc)s::bigint[])[1 + s],
+       (%(ctry)s::bigint[])[1 + mod(c, %(nco)s)], CASE WHEN r THEN 'cancelled' ELSE 'finished' END, '', '', '',
+       10 + mod(g, 7), 7 + mod(g, 5), '', '', '', '', 0, '', at
+FROM {ORDERS};
 
 INSERT INTO billing_hold (id, account_id, amount, status, captured_amount, idempotency_key, expires_at, memo,
     order_kind, order_pk, release_reason, created_at, resolved_at)
-SELECT g, (%(wallet)s::bigint[])[1 + mod(g, %(nc)s)], 10 + mod(g, 7),
-       CASE WHEN mod(g, 5) = 0 THEN 'released' ELSE 'captured' END,
-       CASE WHEN mod(g, 5) = 0 THEN NULL ELSE 10 + mod(g, 7) END, 'bench:hold:' || g,
-       %(start)s + (g - 1) * %(step)s + interval '20 minutes', '',
-       CASE WHEN mod(g, 4) = 0 THEN 'cheap' ELSE 'activation' END, g,
-       CASE WHEN mod(g, 5) = 0 THEN 'cancelled' ELSE '' END,
-       %(start)s + (g - 1) * %(step)s, %(start)s + (g - 1) * %(step)s + interval '2 minutes'
-FROM generate_series(%(lo)s, %(hi)s) g;
+SELECT g, (%(wallet)s::bigint[])[1 + c], 10 + mod(g, 7), CASE WHEN r THEN 'released' ELSE 'captured' END,
+       CASE WHEN r THEN NULL ELSE 10 + mod(g, 7) END, 'bench:hold:' || g, at + interval '20 minutes', '',
+       kind, g, CASE WHEN r THEN 'cancelled' ELSE '' END, at, at + interval '2 minutes'
+FROM {ORDERS};
 
 INSERT INTO billing_transfer (source_id, destination_id, amount, kind, idempotency_key, hold_id, memo,
     order_kind, order_pk, created_at)
-SELECT (%(wallet)s::bigint[])[1 + mod(g, %(nc)s)], %(revenue)s, 10 + mod(g, 7), 'capture',
-       'hold:' || g || ':capture', g, '',
-       CASE WHEN mod(g, 4) = 0 THEN 'cheap' ELSE 'activation' END, g,
-       %(start)s + (g - 1) * %(step)s + interval '2 minutes'
-FROM generate_series(%(lo)s, %(hi)s) g WHERE mod(g, 5) <> 0
+SELECT (%(wallet)s::bigint[])[1 + c], %(revenue)s, 10 + mod(g, 7), 'capture', 'hold:' || g || ':capture', g, '',
+       kind, g, at + interval '2 minutes'
+FROM {ORDERS} WHERE NOT r
 UNION ALL
-SELECT (%(float)s::bigint[])[1 + mod(g, %(np)s)], %(upstream_cost)s, 7 + mod(g, 5), 'upstream_cost',
-       'bench:' || g || ':cost',
-       NULL, '', CASE WHEN mod(g, 4) = 0 THEN 'cheap' ELSE 'activation' END, g,
-       %(start)s + (g - 1) * %(step)s + interval '2 minutes'
-FROM generate_series(%(lo)s, %(hi)s) g WHERE mod(g, 5) <> 0
+SELECT (%(float)s::bigint[])[1 + p], %(upstream_cost)s, 7 + mod(g, 5), 'upstream_cost', 'bench:' || g || ':cost',
+       NULL, '', kind, g, at + interval '2 minutes'
+FROM {ORDERS} WHERE NOT r
 UNION ALL
-SELECT (%(float)s::bigint[])[1 + mod(g, %(np)s)], %(losses)s, 7 + mod(g, 5), 'loss', 'bench:' || g || ':loss',
-       NULL, '', CASE WHEN mod(g, 4) = 0 THEN 'cheap' ELSE 'activation' END, g,
-       %(start)s + (g - 1) * %(step)s + interval '30 minutes'
-FROM generate_series(%(lo)s, %(hi)s) g WHERE mod(g, 5) = 0 AND mod(g, 97) = 0;
+SELECT (%(float)s::bigint[])[1 + p], %(losses)s, 7 + mod(g, 5), 'loss', 'bench:' || g || ':loss',
+       NULL, '', kind, g, at + interval '30 minutes'
+FROM {ORDERS} WHERE r AND mod(g, 97) = 0;
 """
 
 
