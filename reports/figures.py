@@ -5,7 +5,7 @@ Everything is read from billing's Transfer and Hold rows, never from the amounts
 copy; an order's table is joined only to learn its service, country, provider and customer, by
 the (order_kind, order_pk) reference every hold and transfer carries. All sums are SQL:
 
-- `FACTS_SQL` turns the transfers and holds of a time range into rows at the finest grain
+- `facts_sql()` turns the transfers and holds of a time range into rows at the finest grain
   (day, kind, service, e-mail service, country, provider, customer) with every measure;
 - the daily rollup (`reports.rollup`) stores exactly those rows in `reports_dailyfigure`;
 - `report()` sums that grain, from the rollup, from the ledger, or both (`source="auto"`: the
@@ -50,7 +50,7 @@ MEASURES = (
     ("success_rate", "success %"),
 )
 MONEY_MEASURES = ("revenue", "upstream_cost", "margin", "refunds", "losses", "topups", "corrections")
-# The columns of the grain (FACTS_SQL and reports_dailyfigure), summed by every report.
+# The columns of the grain (facts_sql() and reports_dailyfigure), summed by every report.
 SUMMED = (
     "revenue",
     "upstream_cost",
@@ -111,12 +111,24 @@ def _table(model) -> str:
     return model._meta.db_table
 
 
-def _facts_sql() -> str:
+# What differs between PostgreSQL (production, the suite) and SQLite (the embedded run, where
+# datetimes are UTC text and Django registers its own date functions).
+_DAY_OF = {
+    "postgresql": "(ev.at AT TIME ZONE %(tz)s)::date",
+    "sqlite": "django_datetime_cast_date(ev.at, %(tz)s, 'UTC')",
+}
+
+
+def _vendor() -> str:
+    return "sqlite" if connection.vendor == "sqlite" else "postgresql"
+
+
+def _facts_sql(vendor: str) -> str:
     """Rows of (DIMENSIONS, SUMMED) for the transfers and holds of [%(start)s, %(end)s)."""
     t, h, acc = _table(Transfer), _table(Hold), _table(LedgerAccount)
     pf = LedgerAccount.Kind.PROVIDER_FLOAT
     return f"""
-    SELECT (ev.at AT TIME ZONE %(tz)s)::date AS day,
+    SELECT {_DAY_OF[vendor]} AS day,
            CASE WHEN ev.order_kind = 'renewal' THEN 'rental' ELSE ev.order_kind END AS kind,
            COALESCE(a.service_id, r.service_id, rr_r.service_id) AS service_id,
            e.service_id AS email_service_id,
@@ -130,8 +142,8 @@ def _facts_sql() -> str:
     FROM (
         SELECT tr.created_at AS at, tr.order_kind, tr.order_pk,
                COALESCE(sa.customer_id, da.customer_id) AS acc_customer,
-               CASE WHEN sa.kind = '{pf}' THEN substr(sa.code, 10)::bigint
-                    WHEN da.kind = '{pf}' THEN substr(da.code, 10)::bigint END AS acc_provider,
+               CASE WHEN sa.kind = '{pf}' THEN CAST(substr(sa.code, 10) AS BIGINT)
+                    WHEN da.kind = '{pf}' THEN CAST(substr(da.code, 10) AS BIGINT) END AS acc_provider,
                CASE WHEN tr.kind = 'capture' AND da.kind = 'revenue' THEN tr.amount ELSE 0 END AS revenue,
                CASE WHEN tr.kind = 'upstream_cost' THEN tr.amount
                     WHEN tr.kind = 'upstream_refund' THEN -tr.amount ELSE 0 END AS upstream_cost,
@@ -181,28 +193,48 @@ def day_start(day: date) -> datetime:
 
 
 def facts_params(date_from: date, date_to: date) -> dict:
-    """Parameters of FACTS_SQL for the days date_from..date_to (inclusive)."""
+    """Parameters of facts_sql() for the days date_from..date_to (inclusive)."""
+    adapt = connection.ops.adapt_datetimefield_value
     return {
         "tz": settings.TIME_ZONE,
-        "start": day_start(date_from),
-        "end": day_start(date_to + timedelta(days=1)),
+        "start": adapt(day_start(date_from)),
+        "end": adapt(day_start(date_to + timedelta(days=1))),
         "resized": RESIZED,
     }
 
 
-FACTS_SQL = _facts_sql()
+_FACTS = {vendor: _facts_sql(vendor) for vendor in _DAY_OF}
 
+
+def facts_sql() -> str:
+    """The grain of the ledger (see the module's doc) in the SQL of the current database."""
+    return _FACTS[_vendor()]
+
+
+_PERIOD_KEY = {
+    "postgresql": {
+        "day": "to_char(f.day, 'YYYY-MM-DD')",
+        "week": "to_char(date_trunc('week', f.day), 'YYYY-MM-DD')",
+        "month": "to_char(date_trunc('month', f.day), 'YYYY-MM')",
+    },
+    "sqlite": {  # days are 'YYYY-MM-DD' text there
+        "day": "f.day",
+        "week": "date(f.day, '-6 days', 'weekday 1')",
+        "month": "substr(f.day, 1, 7)",
+    },
+}
 _GROUP_KEY = {
-    "day": "to_char(f.day, 'YYYY-MM-DD')",
-    "week": "to_char(date_trunc('week', f.day), 'YYYY-MM-DD')",
-    "month": "to_char(date_trunc('month', f.day), 'YYYY-MM')",
-    "service": "CASE WHEN f.email_service_id IS NOT NULL THEN 'email:' || f.email_service_id "
-    "ELSE COALESCE(f.service_id::text, '') END",
-    "country": "COALESCE(f.country_id::text, '')",
-    "provider": "COALESCE(f.provider_id::text, '')",
-    "customer": "COALESCE(f.customer_id::text, '')",
+    "service": "CASE WHEN f.email_service_id IS NOT NULL THEN 'email:' || CAST(f.email_service_id AS TEXT) "
+    "ELSE COALESCE(CAST(f.service_id AS TEXT), '') END",
+    "country": "COALESCE(CAST(f.country_id AS TEXT), '')",
+    "provider": "COALESCE(CAST(f.provider_id AS TEXT), '')",
+    "customer": "COALESCE(CAST(f.customer_id AS TEXT), '')",
     "kind": "f.kind",
 }
+
+
+def _group_key(by: str) -> str:
+    return _PERIOD_KEY[_vendor()].get(by) or _GROUP_KEY[by]
 
 
 def _filter_sql(kind: str | None, filters: dict) -> tuple[str, dict]:
@@ -290,10 +322,11 @@ def _grain_sources(date_from: date, date_to: date, source: str) -> tuple[list[tu
         ledger = _ranges(set(_all_days(date_from, date_to)) - covered)
         count = len(covered)
     parts = []
+    adapt = connection.ops.adapt_datefield_value
     for n, (a, b) in enumerate(rolled):
-        parts.append((rollup_sql.format(n=n), {f"r{n}_from": a, f"r{n}_to": b}))
+        parts.append((rollup_sql.format(n=n), {f"r{n}_from": adapt(a), f"r{n}_to": adapt(b)}))
     for n, (a, b) in enumerate(ledger):
-        sql = FACTS_SQL
+        sql = facts_sql()
         params = facts_params(a, b)
         for name in params:  # each part has its own parameter names
             sql = sql.replace(f"%({name})s", f"%(l{n}_{name})s")
@@ -318,9 +351,10 @@ def report(
     where, params = _filter_sql(kind or None, clean)
     for _, part_params in parts:
         params.update(part_params)
-    grain = " UNION ALL ".join(f"({sql})" for sql, _ in parts)
+    # SELECT * FROM (...) around each part: SQLite takes no parenthesised SELECT in a UNION.
+    grain = " UNION ALL ".join(f"SELECT * FROM ({sql}) p{n}" for n, (sql, _) in enumerate(parts))
     sums = ", ".join(f"COALESCE(SUM(f.{c}), 0)" for c in SUMMED)
-    sql = f"SELECT {_GROUP_KEY[by]} AS key, {sums} FROM ({grain}) f WHERE {where} GROUP BY 1"
+    sql = f"SELECT {_group_key(by)} AS key, {sums} FROM ({grain}) f WHERE {where} GROUP BY 1"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = {key: dict(zip(SUMMED, values, strict=True)) for key, *values in cursor.fetchall()}

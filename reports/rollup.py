@@ -1,4 +1,4 @@
-"""The daily rollup (docs/reports.md, "Rollup"): `reports_dailyfigure` holds FACTS_SQL's rows
+"""The daily rollup (docs/reports.md, "Rollup"): `reports_dailyfigure` holds facts_sql()'s rows
 per day, so a year of reports sums a few thousand rows instead of millions of transfers.
 
 `rollup_days(days)` recomputes each day in its own transaction (delete the day's rows, insert
@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.models import Hold, Transfer
-from reports.figures import DIMENSIONS, FACTS_SQL, SUMMED, facts_params, tz
+from reports.figures import DIMENSIONS, SUMMED, facts_params, facts_sql, tz
 from reports.models import DailyFigure, RollupDay
 
 
@@ -28,7 +28,7 @@ def today() -> date:
 def rollup_days(days: Iterable[date]) -> int:
     """Recompute the rollup of each day; returns how many days."""
     columns = ", ".join(DIMENSIONS + SUMMED)
-    insert = f"INSERT INTO {DailyFigure._meta.db_table} ({columns}) SELECT {columns} FROM ({FACTS_SQL}) f"
+    insert = f"INSERT INTO {DailyFigure._meta.db_table} ({columns}) SELECT {columns} FROM ({facts_sql()}) f"
     count = 0
     for day in sorted(set(days)):
         with transaction.atomic():
