@@ -21,11 +21,11 @@ For an interval (t1, t2] of one provider, all in PKR:
 - `flagged` when |drift| > exposure + RECONCILE_TOLERANCE_PKR and the interval is not a top-up.
 
 Everything is summed in SQL: one query for the intervals with their ledger sums, one for their
-exposure, whatever the number of transfers.
+exposure, whatever the number of transfers (portable SQL: PostgreSQL and the embedded SQLite).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -94,30 +94,40 @@ def _status(fell: Decimal, drift: Decimal, exposure: Decimal) -> tuple[str, Deci
     return DRIFT, ZERO
 
 
-def _intervals_sql() -> str:
-    s, t, a = ProviderBalanceSnapshot._meta.db_table, Transfer._meta.db_table, LedgerAccount._meta.db_table
-    k = Transfer.Kind
+def _snapshots_cte(providers: int) -> str:
+    """The intervals between consecutive snapshots of the window (the most recent MAX_INTERVALS
+    per provider): `iv(provider_id, start_at, end_at, balance_start, balance_end, start_pkr, end_pkr)`.
+    Portable SQL (PostgreSQL and the embedded run's SQLite)."""
+    s = ProviderBalanceSnapshot._meta.db_table
+    marks = ", ".join(["%s"] * providers)
     return f"""
     WITH snaps AS (
         SELECT provider_id, taken_at AS end_at, balance AS balance_end, balance_pkr AS end_pkr,
-               LAG(taken_at) OVER w AS start_at, LAG(balance) OVER w AS balance_start,
-               LAG(balance_pkr) OVER w AS start_pkr
+               LAG(taken_at) OVER (PARTITION BY provider_id ORDER BY taken_at, id) AS start_at,
+               LAG(balance) OVER (PARTITION BY provider_id ORDER BY taken_at, id) AS balance_start,
+               LAG(balance_pkr) OVER (PARTITION BY provider_id ORDER BY taken_at, id) AS start_pkr
         FROM {s}
-        WHERE provider_id = ANY(%(providers)s) AND taken_at >= %(since)s AND taken_at <= %(until)s
-        WINDOW w AS (PARTITION BY provider_id ORDER BY taken_at, id)
-    ), iv AS (
-        SELECT * FROM (
-            SELECT snaps.*, ROW_NUMBER() OVER (PARTITION BY provider_id ORDER BY end_at DESC) AS recent
-            FROM snaps WHERE start_at IS NOT NULL
-        ) numbered WHERE recent <= %(limit)s
-    )
+        WHERE provider_id IN ({marks}) AND taken_at >= %s AND taken_at <= %s
+    ), numbered AS (
+        SELECT snaps.*, ROW_NUMBER() OVER (PARTITION BY provider_id ORDER BY end_at DESC) AS recent
+        FROM snaps WHERE start_at IS NOT NULL
+    ), iv AS (SELECT * FROM numbered WHERE recent <= %s)
+    """
+
+
+def _intervals_sql(providers: int) -> str:
+    t, a = Transfer._meta.db_table, LedgerAccount._meta.db_table
+    k = Transfer.Kind
+
+    def total(kind, side):
+        return f"COALESCE(SUM(CASE WHEN t.kind = '{kind}' AND t.{side}_id = acc.id THEN t.amount END), 0)"
+
+    return f"""{_snapshots_cte(providers)}
     SELECT iv.provider_id, iv.start_at, iv.end_at, iv.balance_start, iv.balance_end, iv.start_pkr, iv.end_pkr,
-           COALESCE(SUM(t.amount) FILTER (WHERE t.kind = '{k.UPSTREAM_COST}' AND t.source_id = acc.id), 0),
-           COALESCE(SUM(t.amount) FILTER (WHERE t.kind = '{k.UPSTREAM_REFUND}' AND t.destination_id = acc.id), 0),
-           COALESCE(SUM(t.amount) FILTER (WHERE t.kind = '{k.LOSS}' AND t.source_id = acc.id), 0),
-           COALESCE(SUM(t.amount) FILTER (WHERE t.kind = '{k.PROVIDER_FUNDING}' AND t.destination_id = acc.id), 0)
+           {total(k.UPSTREAM_COST, "source")}, {total(k.UPSTREAM_REFUND, "destination")},
+           {total(k.LOSS, "source")}, {total(k.PROVIDER_FUNDING, "destination")}
     FROM iv
-    LEFT JOIN {a} acc ON acc.code = 'provider:' || iv.provider_id::text
+    LEFT JOIN {a} acc ON acc.code = 'provider:' || CAST(iv.provider_id AS TEXT)
     LEFT JOIN {t} t ON (t.source_id = acc.id OR t.destination_id = acc.id)
                    AND t.created_at > iv.start_at AND t.created_at <= iv.end_at
     GROUP BY iv.provider_id, iv.start_at, iv.end_at, iv.balance_start, iv.balance_end, iv.start_pkr, iv.end_pkr
@@ -125,21 +135,22 @@ def _intervals_sql() -> str:
     """
 
 
-def _exposure_sql() -> str:
-    """Exposure of each (provider, start, end) of the `spans` VALUES list."""
-    parts = []
-    for model in (Activation, Rental, EmailOrder):
-        parts.append(
-            f"SELECT provider_id, created_at, ended_at, state, cost_pkr FROM {model._meta.db_table}"
-            " WHERE provider_id = ANY(%(providers)s) AND state <> 'failed' AND created_at <= %(until)s"
-            " AND (ended_at IS NULL OR ended_at > %(since)s OR state = 'unknown')"
-        )
-    orders = " UNION ALL ".join(parts)
-    return f"""
-    WITH spans(provider_id, start_at, end_at) AS (
-        SELECT * FROM UNNEST(%(span_providers)s::bigint[], %(span_starts)s::timestamptz[], %(span_ends)s::timestamptz[])
+def _exposure_sql(providers: int) -> str:
+    """The exposure of every interval (whole = 0) and of each provider's window (whole = 1)."""
+    marks = ", ".join(["%s"] * providers)
+    orders = " UNION ALL ".join(
+        f"SELECT provider_id, created_at, ended_at, state, cost_pkr FROM {model._meta.db_table}"
+        f" WHERE provider_id IN ({marks}) AND state <> 'failed' AND cost_pkr IS NOT NULL AND created_at <= %s"
+        " AND (ended_at IS NULL OR ended_at > %s OR state = 'unknown')"
+        for model in (Activation, Rental, EmailOrder)
+    )
+    return f"""{_snapshots_cte(providers)}
+    , spans AS (
+        SELECT provider_id, start_at, end_at, 0 AS whole FROM iv
+        UNION ALL
+        SELECT provider_id, MIN(start_at), MAX(end_at), 1 FROM iv GROUP BY provider_id
     ), o AS ({orders})
-    SELECT spans.provider_id, spans.start_at, spans.end_at, COALESCE(SUM(o.cost_pkr), 0)
+    SELECT spans.provider_id, spans.start_at, spans.end_at, spans.whole, COALESCE(SUM(o.cost_pkr), 0)
     FROM spans JOIN o ON o.provider_id = spans.provider_id AND (
         (o.state = 'unknown' AND o.created_at > spans.start_at AND o.created_at <= spans.end_at)
         OR (o.state <> 'unknown' AND o.created_at <= spans.start_at
@@ -147,26 +158,19 @@ def _exposure_sql() -> str:
         OR (o.state <> 'unknown' AND o.created_at <= spans.end_at
             AND (o.ended_at IS NULL OR o.ended_at > spans.end_at))
     )
-    GROUP BY spans.provider_id, spans.start_at, spans.end_at
+    GROUP BY spans.provider_id, spans.start_at, spans.end_at, spans.whole
     """
 
 
-def _exposures(spans: list[tuple[int, datetime, datetime]], providers: list[int], since, until) -> dict:
-    if not spans:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _exposure_sql(),
-            {
-                "providers": providers,
-                "since": since,
-                "until": until,
-                "span_providers": [p for p, _, _ in spans],
-                "span_starts": [s for _, s, _ in spans],
-                "span_ends": [e for _, _, e in spans],
-            },
-        )
-        return {(p, s, e): Decimal(v) for p, s, e, v in cursor.fetchall()}
+def _at(value) -> datetime:
+    """A timestamp as the database returns it (SQLite: UTC text from a window function)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _dec(value, places: str = "0.01") -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal(places))
 
 
 def reconcile(*, since: datetime, until: datetime, providers=None) -> list[ProviderReconciliation]:
@@ -175,36 +179,40 @@ def reconcile(*, since: datetime, until: datetime, providers=None) -> list[Provi
     ids = [p.pk for p in providers]
     if not ids:
         return []
+    adapt = connection.ops.adapt_datetimefield_value
+    cte = [*ids, adapt(since), adapt(until), MAX_INTERVALS]
+    orders = [*ids, adapt(until), adapt(since)] * 3
     with connection.cursor() as cursor:
-        cursor.execute(_intervals_sql(), {"providers": ids, "since": since, "until": until, "limit": MAX_INTERVALS})
+        cursor.execute(_intervals_sql(len(ids)), cte)
         rows = cursor.fetchall()
-    windows: dict[int, tuple[datetime, datetime]] = {}
-    for row in rows:
-        first, last = windows.get(row[0], (row[1], row[2]))
-        windows[row[0]] = (min(first, row[1]), max(last, row[2]))
-    spans = [(r[0], r[1], r[2]) for r in rows] + [(p, s, e) for p, (s, e) in windows.items()]
-    exposures = _exposures(spans, ids, since, until)
+        cursor.execute(_exposure_sql(len(ids)), cte + orders)
+        exposed = cursor.fetchall()
+    exposures = {(pid, _at(s), _at(e), whole): _dec(v) for pid, s, e, whole, v in exposed}
+    windows = {pid: (s, e) for pid, s, e, whole in exposures if whole}
     by_provider: dict[int, list[Interval]] = {pk: [] for pk in ids}
     for pid, start, end, b1, b2, p1, p2, cost, refund, loss, funding in rows:
-        fell = Decimal(p1) - Decimal(p2)
-        charged = Decimal(cost) + Decimal(loss) - Decimal(refund) - Decimal(funding)
+        start, end = _at(start), _at(end)
+        p1, p2 = _dec(p1), _dec(p2)
+        cost, refund, loss, funding = _dec(cost), _dec(refund), _dec(loss), _dec(funding)
+        fell = p1 - p2
+        charged = cost + loss - refund - funding
         drift = fell - charged
-        exposure = exposures.get((pid, start, end), ZERO)
+        exposure = exposures.get((pid, start, end, 0), ZERO)
         status, topup = _status(fell, drift, exposure)
         by_provider[pid].append(
             Interval(
                 provider_id=pid,
                 start=start,
                 end=end,
-                balance_start=b1,
-                balance_end=b2,
+                balance_start=_dec(b1, "0.0001"),
+                balance_end=_dec(b2, "0.0001"),
                 balance_start_pkr=p1,
                 balance_end_pkr=p2,
                 fell=fell,
-                upstream_cost=Decimal(cost),
-                upstream_refund=Decimal(refund),
-                losses=Decimal(loss),
-                funding=Decimal(funding),
+                upstream_cost=cost,
+                upstream_refund=refund,
+                losses=loss,
+                funding=funding,
                 charged=charged,
                 drift=drift,
                 exposure=exposure,
@@ -212,6 +220,9 @@ def reconcile(*, since: datetime, until: datetime, providers=None) -> list[Provi
                 topup=topup,
             )
         )
+    for pid, intervals in by_provider.items():  # a window with no exposure has no exposure row
+        if intervals and pid not in windows:
+            windows[pid] = (intervals[0].start, intervals[-1].end)
     result = []
     for provider in providers:
         intervals = by_provider[provider.pk]
@@ -224,7 +235,7 @@ def reconcile(*, since: datetime, until: datetime, providers=None) -> list[Provi
                 charged=sum((i.charged for i in intervals), ZERO),
                 topups=sum((i.topup for i in intervals), ZERO),
                 drift=sum((i.drift for i in intervals if i.status != TOPUP), ZERO),
-                exposure=exposures.get((provider.pk, *window), ZERO) if window else ZERO,
+                exposure=exposures.get((provider.pk, *window, 1), ZERO) if window else ZERO,
                 flagged_intervals=sum(1 for i in intervals if i.flagged),
             )
         )
