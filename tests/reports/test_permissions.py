@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import Customer
@@ -85,6 +85,14 @@ def test_the_group_is_kept_up_to_date_idempotently(db):
     call_command("operators_group", stdout=out)
     assert f"{len(expected)} permissions" in out.getvalue()
     assert set(Group.objects.get(name=GROUP).permissions.all()) == expected
+    carol = Customer.objects.create_user(username="perm-carol", password="pw")
+    out = io.StringIO()
+    call_command("operators_group", "--add", "perm-carol", stdout=out)
+    carol.refresh_from_db()
+    assert carol.is_staff and carol.groups.filter(name=GROUP).exists() and "perm-carol is staff" in out.getvalue()
+    assert carol.has_perm("reports.view_reports") and not carol.has_perm("upstream.change_provider")
+    with pytest.raises(CommandError, match="no user 'nobody'"):
+        call_command("operators_group", "--add", "nobody", stdout=io.StringIO())
     Group.objects.filter(name=GROUP).delete()
     _, created, _ = operators_group_sync()
     assert created and set(Group.objects.get(name=GROUP).permissions.all()) == expected
