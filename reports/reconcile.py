@@ -130,6 +130,7 @@ def _intervals_sql(providers: int) -> str:
     LEFT JOIN {a} acc ON acc.code = 'provider:' || CAST(iv.provider_id AS TEXT)
     LEFT JOIN {t} t ON (t.source_id = acc.id OR t.destination_id = acc.id)
                    AND t.created_at > iv.start_at AND t.created_at <= iv.end_at
+                   AND t.created_at >= %s AND t.created_at <= %s  -- the window: the created_at index
     GROUP BY iv.provider_id, iv.start_at, iv.end_at, iv.balance_start, iv.balance_end, iv.start_pkr, iv.end_pkr
     ORDER BY iv.provider_id, iv.end_at
     """
@@ -183,7 +184,7 @@ def reconcile(*, since: datetime, until: datetime, providers=None) -> list[Provi
     cte = [*ids, adapt(since), adapt(until), MAX_INTERVALS]
     orders = [*ids, adapt(until), adapt(since)] * 3
     with connection.cursor() as cursor:
-        cursor.execute(_intervals_sql(len(ids)), cte)
+        cursor.execute(_intervals_sql(len(ids)), [*cte, adapt(since), adapt(until)])
         rows = cursor.fetchall()
         cursor.execute(_exposure_sql(len(ids)), cte + orders)
         exposed = cursor.fetchall()
