@@ -27,8 +27,17 @@ def header(report: Report) -> list[str]:
     return keys + [heading for _, heading in MEASURES]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: str) -> str:
+    """A name as a spreadsheet will not run it: a leading = + - @ gets a quote (a service name
+    comes from an upstream's catalogue; a CSV opened in a spreadsheet would evaluate it)."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def row_cells(row: Row) -> list[str]:
-    return [row.key, row.label] + [cell(row, name) for name, _ in MEASURES]
+    return [row.key, text_cell(row.label)] + [cell(row, name) for name, _ in MEASURES]
 
 
 def csv_rows(report: Report) -> list[list[str]]:

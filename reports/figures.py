@@ -20,7 +20,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import Customer
 from billing.models import Hold, LedgerAccount, Transfer
@@ -114,8 +114,8 @@ def _table(model) -> str:
 # What differs between PostgreSQL (production, the suite) and SQLite (the embedded run, where
 # datetimes are UTC text and Django registers its own date functions).
 _DAY_OF = {
-    "postgresql": "(ev.at AT TIME ZONE %(tz)s)::date",
-    "sqlite": "django_datetime_cast_date(ev.at, %(tz)s, 'UTC')",
+    "postgresql": "(ev0.at AT TIME ZONE %(tz)s)::date",
+    "sqlite": "django_datetime_cast_date(ev0.at, %(tz)s, 'UTC')",
 }
 
 
@@ -123,26 +123,35 @@ def _vendor() -> str:
     return "sqlite" if connection.vendor == "sqlite" else "postgresql"
 
 
+def _sums(alias: str) -> str:
+    return ", ".join(f"SUM({alias}.{c}) AS {c}" for c in SUMMED)
+
+
 def _facts_sql(vendor: str) -> str:
     """Rows of (DIMENSIONS, SUMMED) for the transfers and holds of [%(start)s, %(end)s)."""
     t, h, acc = _table(Transfer), _table(Hold), _table(LedgerAccount)
     pf = LedgerAccount.Kind.PROVIDER_FLOAT
+    # Inner: the events (transfers, holds placed, holds resolved) summed per day and order, so the
+    # order tables are joined once per order and day; the account's customer or provider only
+    # for events without an order (top-ups, corrections, orphan losses), the order's otherwise.
+    # Outer: per day and the order's dimensions.
     return f"""
-    SELECT {_DAY_OF[vendor]} AS day,
+    SELECT ev.day,
            CASE WHEN ev.order_kind = 'renewal' THEN 'rental' ELSE ev.order_kind END AS kind,
            COALESCE(a.service_id, r.service_id, rr_r.service_id) AS service_id,
            e.service_id AS email_service_id,
            COALESCE(a.country_id, r.country_id, rr_r.country_id) AS country_id,
            COALESCE(a.provider_id, r.provider_id, rr_r.provider_id, e.provider_id, ev.acc_provider) AS provider_id,
            COALESCE(a.customer_id, r.customer_id, rr_r.customer_id, e.customer_id, ev.acc_customer) AS customer_id,
-           SUM(ev.revenue) AS revenue, SUM(ev.upstream_cost) AS upstream_cost,
-           SUM(ev.refunds_released) AS refunds_released, SUM(ev.refunds_paid) AS refunds_paid,
-           SUM(ev.losses) AS losses, SUM(ev.topups) AS topups, SUM(ev.corrections) AS corrections,
-           SUM(ev.orders) AS orders, SUM(ev.succeeded) AS succeeded, SUM(ev.resolved) AS resolved
+           {_sums("ev")}
     FROM (
+      SELECT {_DAY_OF[vendor]} AS day, ev0.order_kind, ev0.order_pk, ev0.acc_customer, ev0.acc_provider,
+             {_sums("ev0")}
+      FROM (
         SELECT tr.created_at AS at, tr.order_kind, tr.order_pk,
-               COALESCE(sa.customer_id, da.customer_id) AS acc_customer,
-               CASE WHEN sa.kind = '{pf}' THEN CAST(substr(sa.code, 10) AS BIGINT)
+               CASE WHEN tr.order_kind = '' THEN COALESCE(sa.customer_id, da.customer_id) END AS acc_customer,
+               CASE WHEN tr.order_kind <> '' THEN NULL
+                    WHEN sa.kind = '{pf}' THEN CAST(substr(sa.code, 10) AS BIGINT)
                     WHEN da.kind = '{pf}' THEN CAST(substr(da.code, 10) AS BIGINT) END AS acc_provider,
                CASE WHEN tr.kind = 'capture' AND da.kind = 'revenue' THEN tr.amount ELSE 0 END AS revenue,
                CASE WHEN tr.kind = 'upstream_cost' THEN tr.amount
@@ -160,19 +169,22 @@ def _facts_sql(vendor: str) -> str:
         WHERE tr.created_at >= %(start)s AND tr.created_at < %(end)s
           AND tr.kind IN ('capture', 'upstream_cost', 'upstream_refund', 'refund', 'loss', 'topup', 'adjustment')
         UNION ALL
-        SELECT ho.created_at, ho.order_kind, ho.order_pk, wa.customer_id, NULL,
+        SELECT ho.created_at, ho.order_kind, ho.order_pk, NULL, NULL,
                0, 0, 0, 0, 0, 0, 0, 1, 0, 0
-        FROM {h} ho JOIN {acc} wa ON wa.id = ho.account_id
+        FROM {h} ho
         WHERE ho.created_at >= %(start)s AND ho.created_at < %(end)s AND ho.order_kind <> ''
           AND NOT (ho.status = 'released' AND ho.release_reason LIKE %(resized)s)
         UNION ALL
-        SELECT ho.resolved_at, ho.order_kind, ho.order_pk, wa.customer_id, NULL,
+        SELECT ho.resolved_at, ho.order_kind, ho.order_pk,
+               CASE WHEN ho.order_kind = '' THEN wa.customer_id END, NULL,
                0, 0, CASE WHEN ho.status = 'released' THEN ho.amount ELSE 0 END, 0, 0, 0, 0, 0,
                CASE WHEN ho.status = 'captured' AND ho.order_kind <> '' THEN 1 ELSE 0 END,
                CASE WHEN ho.order_kind <> '' THEN 1 ELSE 0 END
         FROM {h} ho JOIN {acc} wa ON wa.id = ho.account_id
         WHERE ho.resolved_at >= %(start)s AND ho.resolved_at < %(end)s
           AND NOT (ho.status = 'released' AND ho.release_reason LIKE %(resized)s)
+      ) ev0
+      GROUP BY 1, 2, 3, 4, 5
     ) ev
     LEFT JOIN {_table(Activation)} a ON ev.order_kind IN ('activation', 'cheap') AND a.id = ev.order_pk
     LEFT JOIN {_table(Rental)} r ON ev.order_kind = 'rental' AND r.id = ev.order_pk
@@ -181,6 +193,17 @@ def _facts_sql(vendor: str) -> str:
     LEFT JOIN {_table(EmailOrder)} e ON ev.order_kind = 'email' AND e.id = ev.order_pk
     GROUP BY 1, 2, 3, 4, 5, 6, 7
     """
+
+
+# Sort and hash memory of a report's statement (PostgreSQL's default, 4 MB, sends a month of a
+# million-order ledger to disk); set for that transaction only.
+REPORT_WORK_MEM = "64MB"
+
+
+def roomy(cursor) -> None:
+    """Give the current transaction's report statements REPORT_WORK_MEM (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
 
 
 def tz() -> ZoneInfo:
@@ -355,7 +378,8 @@ def report(
     grain = " UNION ALL ".join(f"SELECT * FROM ({sql}) p{n}" for n, (sql, _) in enumerate(parts))
     sums = ", ".join(f"COALESCE(SUM(f.{c}), 0)" for c in SUMMED)
     sql = f"SELECT {_group_key(by)} AS key, {sums} FROM ({grain}) f WHERE {where} GROUP BY 1"
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        roomy(cursor)
         cursor.execute(sql, params)
         fetched = {key: dict(zip(SUMMED, values, strict=True)) for key, *values in cursor.fetchall()}
     rows = _rows(by, fetched, date_from, date_to)

@@ -17,7 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from billing.models import Hold, Transfer
-from reports.figures import DIMENSIONS, SUMMED, facts_params, facts_sql, tz
+from reports.figures import DIMENSIONS, SUMMED, facts_params, facts_sql, roomy, tz
 from reports.models import DailyFigure, RollupDay
 
 
@@ -38,6 +38,7 @@ def rollup_days(days: Iterable[date]) -> int:
             computed_at = timezone.now()
             DailyFigure.objects.filter(day=day).delete()
             with connection.cursor() as cursor:
+                roomy(cursor)
                 cursor.execute(insert, facts_params(day, day))
             RollupDay.objects.update_or_create(
                 day=day, defaults={"computed_at": computed_at, "max_transfer_id": max_id}

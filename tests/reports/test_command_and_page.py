@@ -159,3 +159,13 @@ def test_the_chart_library_is_vendored_and_served(db, client):
     assert path and "Chart.js v4.6.1" in open(path, encoding="utf-8").read(300)
     versions = open(finders.find("reports/vendor/VERSIONS"), encoding="utf-8").read()
     assert "chart.js 4.6.1" in versions and "MIT" in versions
+
+
+def test_a_name_that_looks_like_a_formula_is_quoted_in_the_csv(history):
+    from upstream.models import Service
+
+    Service.objects.filter(pk=history.services["tg"].pk).update(code='=HYPERLINK("x")')
+    rows = csv_rows(report(date_from=D0, date_to=LAST, by="service"))
+    labels = [line[1] for line in rows[1:-1]]
+    assert any(label.startswith("'=HYPERLINK") for label in labels)
+    assert not any(label.startswith("=") for label in labels)

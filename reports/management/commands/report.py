@@ -5,6 +5,7 @@ the figures of the admin's report page, for scripts (docs/reports.md)."""
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 from accounts.models import Customer
 from reports.export import csv_text, table_text
@@ -51,4 +52,10 @@ class Command(BaseCommand):
             result = report(date_from=first, date_to=last, by=by, kind=kind, filters=filters, source=source)
         except ReportError as exc:
             raise CommandError(str(exc)) from None
+        except OperationalError as exc:  # e.g. a year from the ledger past DB_STATEMENT_TIMEOUT_MS
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CommandError(
+                f"the database refused the report ({first_line}); a long range reads the rollup: "
+                "run report_rollup, then --source auto"
+            ) from None
         self.stdout.write(csv_text(result) if fmt == "csv" else table_text(result), ending="")

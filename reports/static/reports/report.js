@@ -11,7 +11,7 @@
   data.datasets.forEach(function (set, n) {
     set.borderColor = colours[n % colours.length];
     set.backgroundColor = colours[n % colours.length];
-    set.tension = 0.2;
+    set.tension = 0; // straight lines: a curve would dip below what was booked
   });
   window.reportChart = new Chart(canvas, {
     type: data.type,
