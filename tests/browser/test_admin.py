@@ -1,0 +1,98 @@
+"""The admin in a real browser: login, blocking a customer with a reason, the activations list."""
+
+import pytest
+import requests
+from django.urls import reverse
+from selenium.webdriver.common.by import By
+
+from accounts.models import AuditEvent
+from reseller.models import Activation
+from tests.browser.helpers import admin_run_action, messages, wait_css, wait_page, wait_text, wait_url
+from tests.factories import CustomerFactory
+from upstream.services import catalogue_sync, provider_add
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def handler_api(live_server, **params) -> str:
+    """One real HTTP call of stubs/handler_api.php on the live server."""
+    response = requests.get(f"{live_server.url}/stubs/handler_api.php", params=params, timeout=10)
+    assert response.status_code == 200
+    return response.text
+
+
+def test_login_gives_the_styled_admin_with_its_javascript(browser, admin_login, screenshot):
+    browser.get(f"{browser.base_url}/admin/")
+    wait_url(browser, "/admin/login/")  # not signed in: the login page
+    user = admin_login()
+    assert browser.current_url == f"{browser.base_url}/admin/"
+    assert user.get_username().upper() in browser.find_element(By.ID, "user-tools").text.upper()
+    # The admin's stylesheets came from the static files (a bare page has a transparent header).
+    header = browser.execute_script("return getComputedStyle(document.getElementById('header')).backgroundColor")
+    assert header not in ("rgba(0, 0, 0, 0)", "transparent"), header
+    sheets = browser.execute_script("return [...document.styleSheets].map(s => s.href).filter(Boolean)")
+    assert any(href.endswith("/static/admin/css/base.css") for href in sheets), sheets
+    assert screenshot("admin-index").stat().st_size > 10_000
+
+
+def test_a_wrong_password_stays_on_the_login_page(browser, django_user_model):
+    django_user_model.objects.create_superuser("root", "root@example.com", "right-password")
+    browser.get(f"{browser.base_url}/admin/login/?next=/admin/")
+    wait_css(browser, "#id_username").send_keys("root")
+    browser.find_element(By.ID, "id_password").send_keys("wrong-password")
+    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    wait_page(browser)
+    assert "/admin/login/" in browser.current_url
+    assert "correct username and password" in wait_css(browser, ".errornote").text
+    assert not browser.find_elements(By.ID, "user-tools")
+
+
+def test_block_a_customer_with_a_reason(browser, admin_login, live_server):
+    customer, key = CustomerFactory.create_with_key(balance="120.00", username="shop-7")
+    other, other_key = CustomerFactory.create_with_key(balance="5.00", username="shop-8")
+    assert handler_api(live_server, api_key=key, action="getBalance") == "ACCESS_BALANCE:120.00"
+    admin = admin_login()
+
+    browser.get(browser.base_url + reverse("admin:accounts_customer_changelist"))
+    wait_text(browser, "#result_list", "shop-7")
+    admin_run_action(browser, "block_customers", [customer.pk])
+    # The action's own page: it lists the chosen customer and asks for the reason.
+    assert "Block customers" in wait_css(browser, "#content h1").text
+    assert [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#content ul li")] == ["shop-7"]
+    browser.find_element(By.ID, "id_reason").send_keys("chargeback on card ending 4242")
+    browser.find_element(By.CSS_SELECTOR, '#content form input[type=submit][value="Block"]').click()
+    wait_page(browser)
+    assert messages(browser) == ["Blocked 1 customer(s)"]
+    assert wait_url(browser, reverse("admin:accounts_customer_changelist"))
+
+    customer.refresh_from_db()
+    assert customer.is_blocked and customer.blocked_reason == "chargeback on card ending 4242"
+    event = AuditEvent.objects.get(customer=customer, action=AuditEvent.Action.BLOCKED)
+    assert event.actor_id == admin.pk and event.reason == "chargeback on card ending 4242"
+    assert handler_api(live_server, api_key=key, action="getBalance") == "ACCOUNT_BLOCKED"
+    # Only the ticked row: the other customer still works.
+    other.refresh_from_db()
+    assert not other.is_blocked
+    assert handler_api(live_server, api_key=other_key, action="getBalance") == "ACCESS_BALANCE:5.00"
+
+
+def test_the_activations_list_and_one_activation(browser, admin_login, live_server):
+    provider = provider_add(
+        slot=1, protocol="sandbox", url="", api_key="", name="sandbox one", config={"sms_delay_seconds": 3600}
+    )
+    catalogue_sync(provider=provider)
+    _, key = CustomerFactory.create_with_key(balance="1000.00", username="buyer-1")
+    reply = handler_api(live_server, api_key=key, action="getNumber", service="tg", country="22")
+    assert reply.startswith("ACCESS_NUMBER:"), reply
+    activation = Activation.objects.get(pk=int(reply.split(":")[1]))
+    admin_login()
+
+    browser.get(browser.base_url + reverse("admin:reseller_activation_changelist"))
+    row = wait_text(browser, "#result_list", activation.phone)
+    assert "buyer-1" in row.text and "sandbox one" in row.text
+    browser.find_element(By.CSS_SELECTOR, '#changelist-filter a[href*="state__exact=active"]').click()  # sidebar
+    wait_url(browser, "state__exact=active")
+    wait_text(browser, "#result_list", activation.phone)
+    browser.find_element(By.LINK_TEXT, str(activation.pk)).click()
+    wait_text(browser, "#content", "Purchase attempts")
+    assert "bought" in browser.find_element(By.ID, "content").text
