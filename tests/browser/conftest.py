@@ -5,14 +5,16 @@ Fixtures:
   `browser.base_url` is the live server's URL, `browser.download_dir` this test's download folder.
 - `admin_login(user=None, password=None)`: logs in through /admin/login/ like a person; no user
   means a fresh superuser. Returns the user.
-- `screenshot(name)`: a PNG of the window, into the test's tmp folder, and into docs/img/<name>.png
-  when WRITE_SCREENSHOTS=1. Returns the path written last.
+- `screenshot(name, full_page=False)`: a PNG of the 1400x1000 viewport (or of the whole page),
+  into the test's tmp folder, and into docs/img/<name>.png when WRITE_SCREENSHOTS=1.
+  Returns the path written last.
 
 Chromium and chromedriver are found on PATH (or CHROMIUM_BIN / CHROMEDRIVER_BIN); scripts/test.sh
 installs Debian's packages when missing. Without them the tests skip, except under CI (CI=true),
 where they fail. Selenium Manager is never used (the driver path is given, SE_OFFLINE is set).
 """
 
+import base64
 import os
 import re
 import shutil
@@ -76,6 +78,10 @@ def _chromium(django_db_setup, django_db_blocker):
         "prefs", {"download.prompt_for_download": False, "safebrowsing.enabled": False, "intl.accept_languages": "en"}
     )
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    # --window-size counts the window's frame: make the page's viewport itself WINDOW.
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    size = driver.get_window_size()
+    driver.set_window_size(size["width"] + WINDOW[0] - inner[0], size["height"] + WINDOW[1] - inner[1])
     driver.implicitly_wait(0.5)
     driver.set_page_load_timeout(20)
     yield driver
@@ -139,13 +145,22 @@ def admin_login(browser, django_user_model):
 
 @pytest.fixture
 def screenshot(browser, tmp_path):
-    """screenshot(name) -> Path: a PNG of the window; also docs/img/<name>.png with WRITE_SCREENSHOTS=1."""
+    """screenshot(name, full_page=False) -> Path: a PNG of the viewport (or of the whole page); also
+    docs/img/<name>.png with WRITE_SCREENSHOTS=1."""
 
-    def take(name: str) -> Path:
+    def take(name: str, full_page: bool = False) -> Path:
         assert re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name), f"screenshot names are lowercase slugs: {name!r}"
         path = tmp_path / "screenshots" / f"{name}.png"
         path.parent.mkdir(exist_ok=True)
-        assert browser.save_screenshot(str(path)), f"Chromium wrote no screenshot {name}"
+        if full_page:  # the whole document, however long, at the window's width
+            size = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+            clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+            shot = browser.execute_cdp_cmd(
+                "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip}
+            )
+            path.write_bytes(base64.b64decode(shot["data"]))
+        else:
+            assert browser.save_screenshot(str(path)), f"Chromium wrote no screenshot {name}"
         if os.environ.get("WRITE_SCREENSHOTS") == "1":
             SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
             path = Path(shutil.copyfile(path, SCREENSHOT_DIR / f"{name}.png"))

@@ -1,5 +1,7 @@
 """The admin in a real browser: login, blocking a customer with a reason, the activations list."""
 
+import struct
+
 import pytest
 import requests
 from django.urls import reverse
@@ -32,7 +34,12 @@ def test_login_gives_the_styled_admin_with_its_javascript(browser, admin_login, 
     assert header not in ("rgba(0, 0, 0, 0)", "transparent"), header
     sheets = browser.execute_script("return [...document.styleSheets].map(s => s.href).filter(Boolean)")
     assert any(href.endswith("/static/admin/css/base.css") for href in sheets), sheets
-    assert screenshot("admin-index").stat().st_size > 10_000
+    shot = screenshot("admin-index")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    assert struct.unpack(">II", shot.read_bytes()[16:24]) == (1400, 1000)  # the PNG's width and height
+    whole = screenshot("admin-index-full", full_page=True)
+    width, height = struct.unpack(">II", whole.read_bytes()[16:24])
+    assert 1300 < width <= 1400 and height > 1000  # the page's width (no scrollbar); longer than one screen
 
 
 def test_a_wrong_password_stays_on_the_login_page(browser, django_user_model):
