@@ -8,6 +8,8 @@ Fixtures:
 - `screenshot(name, full_page=False)`: a PNG of the 1400x1000 viewport (or of the whole page),
   into the test's tmp folder, and into docs/img/<name>.png when WRITE_SCREENSHOTS=1.
   Returns the path written last.
+- `sandbox`: a sandbox upstream with its catalogue (getNumber service=tg country=22 sells from it).
+Helpers (waits, admin actions, API calls, downloads, chart content): tests/browser/helpers.py.
 
 Chromium and chromedriver are found on PATH (or CHROMIUM_BIN / CHROMEDRIVER_BIN); scripts/test.sh
 installs Debian's packages when missing. Without them the tests skip, except under CI (CI=true),
@@ -113,6 +115,7 @@ def browser(_chromium, live_server, tmp_path):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": live_server.url, "storageTypes": "all"})
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.get("about:blank")
     driver.base_url = live_server.url
@@ -141,6 +144,19 @@ def admin_login(browser, django_user_model):
         return user
 
     return login
+
+
+@pytest.fixture
+def sandbox():
+    """A sandbox upstream (slot 1) with its catalogue, whose SMS arrive only when a test delivers
+    them (tests/reseller/conftest.py: deliver_sms): getNumber service=tg country=22 sells from it."""
+    from upstream.services import catalogue_sync, provider_add
+
+    provider = provider_add(
+        slot=1, protocol="sandbox", url="", api_key="", name="sandbox one", config={"sms_delay_seconds": 3600}
+    )
+    catalogue_sync(provider=provider)
+    return provider
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import requests
+from django.urls import reverse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -47,6 +49,23 @@ def wait_url(driver: WebDriver, fragment: str, timeout: float = TIMEOUT) -> str:
 def wait_page(driver: WebDriver, timeout: float = TIMEOUT) -> None:
     """Wait until the document has loaded (after a click that navigates)."""
     wait(driver, lambda d: d.execute_script("return document.readyState") == "complete", timeout, "page never loaded")
+
+
+def open_admin(driver: WebDriver, viewname: str, *args, query: str = "") -> str:
+    """Open an admin page by its URL name on the live server, e.g.
+    open_admin(browser, "admin:accounts_customer_changelist", query="?is_blocked__exact=1"); returns the URL."""
+    url = driver.base_url + reverse(viewname, args=args) + query
+    driver.get(url)
+    wait_page(driver)
+    return url
+
+
+def api(base_url: str, endpoint: str = "handler_api.php", **params) -> str:
+    """One real HTTP GET of a protocol endpoint on the live server (`browser.base_url` or
+    `live_server.url`): api(browser.base_url, api_key=key, action="getBalance") -> "ACCESS_BALANCE:..."."""
+    response = requests.get(f"{base_url}/stubs/{endpoint}", params=params, timeout=30)
+    assert response.status_code == 200, (response.status_code, response.text[:200])
+    return response.text
 
 
 def messages(driver: WebDriver) -> list[str]:

@@ -3,24 +3,15 @@
 import struct
 
 import pytest
-import requests
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 
 from accounts.models import AuditEvent
 from reseller.models import Activation
-from tests.browser.helpers import admin_run_action, messages, wait_css, wait_page, wait_text, wait_url
+from tests.browser.helpers import admin_run_action, api, messages, open_admin, wait_css, wait_page, wait_text, wait_url
 from tests.factories import CustomerFactory
-from upstream.services import catalogue_sync, provider_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def handler_api(live_server, **params) -> str:
-    """One real HTTP call of stubs/handler_api.php on the live server."""
-    response = requests.get(f"{live_server.url}/stubs/handler_api.php", params=params, timeout=10)
-    assert response.status_code == 200
-    return response.text
 
 
 def test_login_gives_the_styled_admin_with_its_javascript(browser, admin_login, screenshot):
@@ -54,13 +45,13 @@ def test_a_wrong_password_stays_on_the_login_page(browser, django_user_model):
     assert not browser.find_elements(By.ID, "user-tools")
 
 
-def test_block_a_customer_with_a_reason(browser, admin_login, live_server):
+def test_block_a_customer_with_a_reason(browser, admin_login):
     customer, key = CustomerFactory.create_with_key(balance="120.00", username="shop-7")
     other, other_key = CustomerFactory.create_with_key(balance="5.00", username="shop-8")
-    assert handler_api(live_server, api_key=key, action="getBalance") == "ACCESS_BALANCE:120.00"
+    assert api(browser.base_url, api_key=key, action="getBalance") == "ACCESS_BALANCE:120.00"
     admin = admin_login()
 
-    browser.get(browser.base_url + reverse("admin:accounts_customer_changelist"))
+    open_admin(browser, "admin:accounts_customer_changelist")
     wait_text(browser, "#result_list", "shop-7")
     admin_run_action(browser, "block_customers", [customer.pk])
     # The action's own page: it lists the chosen customer and asks for the reason.
@@ -76,25 +67,21 @@ def test_block_a_customer_with_a_reason(browser, admin_login, live_server):
     assert customer.is_blocked and customer.blocked_reason == "chargeback on card ending 4242"
     event = AuditEvent.objects.get(customer=customer, action=AuditEvent.Action.BLOCKED)
     assert event.actor_id == admin.pk and event.reason == "chargeback on card ending 4242"
-    assert handler_api(live_server, api_key=key, action="getBalance") == "ACCOUNT_BLOCKED"
+    assert api(browser.base_url, api_key=key, action="getBalance") == "ACCOUNT_BLOCKED"
     # Only the ticked row: the other customer still works.
     other.refresh_from_db()
     assert not other.is_blocked
-    assert handler_api(live_server, api_key=other_key, action="getBalance") == "ACCESS_BALANCE:5.00"
+    assert api(browser.base_url, api_key=other_key, action="getBalance") == "ACCESS_BALANCE:5.00"
 
 
-def test_the_activations_list_and_one_activation(browser, admin_login, live_server):
-    provider = provider_add(
-        slot=1, protocol="sandbox", url="", api_key="", name="sandbox one", config={"sms_delay_seconds": 3600}
-    )
-    catalogue_sync(provider=provider)
+def test_the_activations_list_and_one_activation(browser, admin_login, sandbox):
     _, key = CustomerFactory.create_with_key(balance="1000.00", username="buyer-1")
-    reply = handler_api(live_server, api_key=key, action="getNumber", service="tg", country="22")
+    reply = api(browser.base_url, api_key=key, action="getNumber", service="tg", country="22")
     assert reply.startswith("ACCESS_NUMBER:"), reply
     activation = Activation.objects.get(pk=int(reply.split(":")[1]))
     admin_login()
 
-    browser.get(browser.base_url + reverse("admin:reseller_activation_changelist"))
+    open_admin(browser, "admin:reseller_activation_changelist")
     row = wait_text(browser, "#result_list", activation.phone)
     assert "buyer-1" in row.text and "sandbox one" in row.text
     browser.find_element(By.CSS_SELECTOR, '#changelist-filter a[href*="state__exact=active"]').click()  # sidebar
