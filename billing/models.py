@@ -162,6 +162,9 @@ class Hold(models.Model):
         indexes = [
             models.Index(fields=["expires_at"], condition=Q(status="open"), name="hold_open_expiry_idx"),
             models.Index(fields=["order_kind", "order_pk"], condition=~Q(order_kind=""), name="hold_order_idx"),
+            # The reports read holds by when they were placed and resolved (docs/reports.md).
+            models.Index(fields=["created_at"], name="hold_created_idx"),
+            models.Index(fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="hold_resolved_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="hold_amount_positive"),

@@ -243,6 +243,7 @@ CELERY_TASK_ROUTES = {
     "upstream.sync_balances": {"queue": QUEUE_SLOW},
     "reseller.deliver_webhook": {"queue": QUEUE_WEBHOOKS},
     "reseller.sweep_webhooks": {"queue": QUEUE_WEBHOOKS},
+    "reports.rollup_days": {"queue": QUEUE_SLOW},  # the daily rollup of the reports: never urgent
 }
 if CELERY_QUEUE_PREFIX:  # remote control and events stay private to the prefix too
     CELERY_CONTROL_EXCHANGE = f"{CELERY_QUEUE_PREFIX}celery"
@@ -341,6 +342,12 @@ def _every(task: str, seconds: int) -> dict:
     return {"task": task, "schedule": seconds, "options": {"expires": max(seconds, 30)}}
 
 
+# Reports (docs/reports.md): the rollup task recomputes today and the days before it this often;
+# a rolled-up day is read from the rollup once it was computed this long after the day ended.
+REPORTS_ROLLUP_SECONDS = env.int("REPORTS_ROLLUP_SECONDS", default=600)
+REPORTS_ROLLUP_RECENT_DAYS = env.int("REPORTS_ROLLUP_RECENT_DAYS", default=3)
+REPORTS_ROLLUP_GRACE_SECONDS = env.int("REPORTS_ROLLUP_GRACE_SECONDS", default=120)
+
 # Each task goes to its queue (CELERY_TASK_ROUTES), whoever sends it.
 CELERY_BEAT_SCHEDULE = {
     "billing-release-expired-holds": _every("billing.release_expired_holds", HOLD_SWEEP_INTERVAL_SECONDS),
@@ -357,6 +364,7 @@ CELERY_BEAT_SCHEDULE = {
     "upstream-balance-sync": _every("upstream.sync_balances", env.int("BALANCE_SYNC_SECONDS", default=300)),
     "upstream-catalogue-sync": _every("upstream.sync_catalogues", env.int("CATALOGUE_SYNC_SECONDS", default=900)),
     "webhooks-sweep": _every("reseller.sweep_webhooks", WEBHOOK_SWEEP_SECONDS),
+    "reports-rollup": _every("reports.rollup_days", REPORTS_ROLLUP_SECONDS),
 }
 
 # --- Benchmark helpers -----------------------------------------------------

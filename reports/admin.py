@@ -1,0 +1,104 @@
+"""The report page inside the admin (docs/reports.md, "Page"): /admin/reports/report/, URL name
+`admin:reports_report`, for staff with `reports.view_reports` (superusers too). The `Report`
+proxy model gives it its entry in the admin index; nothing can be added, changed or deleted."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from reports.export import cell, csv_rows, csv_text
+from reports.figures import MEASURES, ReportError, report
+from reports.forms import ReportForm
+from reports.models import Report
+
+PERMISSION = "reports.view_reports"
+CHARTED = ("revenue", "upstream_cost", "margin", "losses", "refunds")
+
+
+def can_view_reports(user) -> bool:
+    return user.is_active and user.is_staff and user.has_perm(PERMISSION)
+
+
+def chart_data(result) -> dict:
+    """What the chart draws: one dataset per charted money figure, one label per row."""
+    labels = dict(MEASURES)
+    return {
+        "type": "line" if result.by in ("day", "week", "month") else "bar",
+        "labels": [row.label for row in result.rows],
+        "datasets": [
+            {"label": labels[name], "data": [float(cell(row, name) or 0) for row in result.rows]} for name in CHARTED
+        ],
+    }
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    def has_module_permission(self, request):
+        return can_view_reports(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return can_view_reports(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.report_view)
+        return [
+            path("", view, name="reports_report"),
+            path("", view, name="reports_report_changelist"),  # the admin index links here
+        ]
+
+    def report_view(self, request):
+        if not can_view_reports(request.user):
+            raise PermissionDenied
+        form = ReportForm(request.GET if "date_from" in request.GET else ReportForm.initial_data())
+        result, error = None, ""
+        if form.is_valid():
+            try:
+                result = report(
+                    date_from=form.cleaned_data["date_from"],
+                    date_to=form.cleaned_data["date_to"],
+                    by=form.cleaned_data["by"],
+                    kind=form.cleaned_data["kind"] or None,
+                    filters=form.filters(),
+                )
+            except ReportError as exc:
+                error = str(exc)
+        if result is not None and request.GET.get("format") == "csv":
+            response = HttpResponse(csv_text(result), content_type="text/csv; charset=utf-8")
+            name = f"report-{result.by}-{result.date_from}-{result.date_to}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        csv_query = ""
+        if result is not None:
+            params = request.GET.copy()
+            if "date_from" not in params:
+                for key, value in ReportForm.initial_data().items():
+                    params[key] = str(value)
+            params["format"] = "csv"
+            csv_query = params.urlencode()
+        table = csv_rows(result) if result else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Financial report",
+            "opts": self.model._meta,
+            "form": form,
+            "error": error,
+            "result": result,
+            # The very cells of the CSV (reports.export.csv_rows): the header, the rows, the totals.
+            "header": table[0] if table else [],
+            "lines": table[1:-1] if table else [],
+            "totals": table[-1] if table else [],
+            "chart": chart_data(result) if result else None,
+            "csv_query": csv_query,
+        }
+        return TemplateResponse(request, "admin/reports/report.html", context)
