@@ -67,7 +67,8 @@ class MarkupRuleAdmin(admin.ModelAdmin):
     list_filter = ("scope", "enabled", "provider")
     search_fields = ("note", "customer__username", "service__code", "service__name", "country__name")
     list_select_related = ("customer",)
-    raw_id_fields = ("country", "service", "customer")
+    # Search boxes, not raw ids: each target's own admin answers the search (its search_fields).
+    autocomplete_fields = ("provider", "country", "service", "customer")
     readonly_fields = ("example_explained", "updated_at")
 
     def get_queryset(self, request):
