@@ -38,7 +38,7 @@ def page_of(client, customer) -> str:
 def test_the_page_shows_money_every_order_and_the_ledger(
     client,
     root,
-    mail_servers,
+    mail_servers,  # noqa: F811 - the fixture
     api,
     customer_with_key,
     django_assert_max_num_queries,  # noqa: F811
