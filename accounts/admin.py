@@ -158,9 +158,24 @@ class CustomerAdmin(AuditHistoryMixin, UserAdmin):
             messages.warning(request, f"new API key of {customer.username} (shown once, copy it now): {key}")
 
 
+class StaffUserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = StaffUser
+        fields = ("username", "email")
+
+
+class StaffUserChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = StaffUser
+
+
 @admin.register(StaffUser)
 class StaffUserAdmin(AuditHistoryMixin, UserAdmin):
     """Staff users (is_staff or is_superuser): they run the admin, have no wallet and no API key."""
+
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
+    add_fieldsets = CustomerAdmin.add_fieldsets
 
     list_display = ("username", "email", "is_superuser", "is_active", "last_login", "date_joined")
     list_filter = ("is_superuser", "is_active", "groups")

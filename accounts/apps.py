@@ -10,11 +10,12 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
 
-        from accounts.models import Customer
+        from accounts.models import Customer, StaffUser
 
-        auditlog.register(
-            Customer,
-            exclude_fields=["last_login"],  # every login would be an entry
-            mask_fields=["password", "api_key_digest"],
-            mask_callable=AUDIT_MASK,
-        )
+        for model in (Customer, StaffUser):  # the proxy's saves (its admin) send their own signals
+            auditlog.register(
+                model,
+                exclude_fields=["last_login"],  # every login would be an entry
+                mask_fields=["password", "api_key_digest"],
+                mask_callable=AUDIT_MASK,
+            )

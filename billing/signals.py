@@ -1,13 +1,14 @@
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.models import Customer
+from accounts.models import Customer, StaffUser
 from billing.services import wallet_create
 
 STAFF_FIELDS = {"is_staff", "is_superuser"}
 
 
 @receiver(post_save, sender=Customer, dispatch_uid="billing.customer_wallet")
+@receiver(post_save, sender=StaffUser, dispatch_uid="billing.staff_user_wallet")  # saved as the proxy (its admin)
 def create_wallet_for_new_customer(sender, instance: Customer, created: bool, raw: bool = False, **kwargs):
     """Every customer (not staff) has a wallet from the moment it exists (same transaction).
 

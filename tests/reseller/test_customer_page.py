@@ -206,3 +206,26 @@ def test_an_empty_customer_page_names_every_kind(client, root, customer_with_key
     for title in ("Activations", "Cheap numbers", "Rentals", "Rental renewals", "E-mails"):
         assert f"{title} (latest 10)" in body
     assert Rental.objects.count() == EmailOrder.objects.count() == 0
+
+
+def test_a_staff_user_added_in_its_admin_is_staff_without_wallet_or_key(client, root):
+    response = client.post(
+        reverse("admin:accounts_staffuser_add"),
+        {
+            "username": "clerk",
+            "password1": "S3cure-pass-123",
+            "password2": "S3cure-pass-123",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302
+    clerk = Customer.objects.get(username="clerk")
+    assert clerk.is_staff and clerk.api_key_digest is None
+    assert not LedgerAccount.objects.filter(customer=clerk).exists()
+    # made a customer again through the staff page: it gets its wallet on that save
+    from accounts.models import StaffUser
+
+    demoted = StaffUser.objects.get(pk=clerk.pk)
+    demoted.is_staff = False
+    demoted.save()
+    assert LedgerAccount.objects.filter(customer=clerk, kind="wallet").exists()
