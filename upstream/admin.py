@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.admin_forms import ReadOnlyAdmin
+from accounts.admin_forms import AuditHistoryMixin, ReadOnlyAdmin
 from billing.pricing import PriceBook
 from upstream import markup_admin  # noqa: F401 - registers billing's MarkupRule admin
 from upstream.destinations import RefusedDestination, url_check
@@ -110,7 +110,7 @@ class ProviderForm(forms.ModelForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(AuditHistoryMixin, admin.ModelAdmin):
     form = ProviderForm
     list_display = (
         "slot",
@@ -231,14 +231,14 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Country)
-class CountryAdmin(admin.ModelAdmin):
+class CountryAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("id", "name", "name_ru", "visible", "retry", "rent", "multi_service")
     list_filter = ("visible", "rent")
     search_fields = ("=id", "name", "name_ru")
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("id", "code", "name")
     search_fields = ("code", "name")
 
@@ -342,7 +342,7 @@ class EmailOfferAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EmailService)
-class EmailServiceAdmin(admin.ModelAdmin):
+class EmailServiceAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """email_handler.php Server 1's services (`service_id`) and the site each waits a letter from."""
 
     list_display = ("code", "name", "site", "enabled")
