@@ -1,13 +1,19 @@
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin_forms import ReadOnlyAdmin, action_with_form
-from accounts.models import AuditEvent, Customer
+from accounts.admin_forms import AuditHistoryMixin, ReadOnlyAdmin, action_with_form
+from accounts.errors import StaffAccount
+from accounts.models import AuditEvent, Customer, StaffUser, actor_display
 from accounts.services import customer_block, customer_rotate_key, customer_unblock
+
+STAFF = Q(is_staff=True) | Q(is_superuser=True)
 
 
 class ReasonForm(forms.Form):
@@ -28,7 +34,7 @@ class CustomerChangeForm(UserChangeForm):
 class AuditEventInline(admin.TabularInline):
     model = AuditEvent
     fk_name = "customer"
-    fields = ("created_at", "action", "reason", "actor")
+    fields = ("created_at", "action", "reason", "by")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -36,16 +42,26 @@ class AuditEventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="by")
+    def by(self, obj):
+        return obj.actor_display
+
 
 @admin.register(Customer)
-class CustomerAdmin(UserAdmin):
+class CustomerAdmin(AuditHistoryMixin, UserAdmin):
+    """Customers: the accounts that buy through the API. Staff users are listed apart (StaffUserAdmin);
+    the customer page with balance, orders and the ledger is assembled in reseller/customer_admin.py."""
+
     form = CustomerChangeForm
     add_form = CustomerCreationForm
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "usable_password", "password1", "password2")}),
     )
-    list_display = ("username", "email", "key_prefix", "is_blocked", "balance", "is_staff", "date_joined")
-    list_filter = ("is_blocked", "is_staff", "is_active")
+    list_display = ("username", "email", "key_prefix", "is_blocked", "balance", "is_active", "date_joined")
+    list_filter = ("is_blocked", "is_active")
     list_select_related = ("wallet",)
     readonly_fields = ("api_key_prefix", "api_key_created_at", "is_blocked", "blocked_reason", "blocked_at", "ledger")
     fieldsets = UserAdmin.fieldsets + (
@@ -65,6 +81,9 @@ class CustomerAdmin(UserAdmin):
     )
     inlines = (AuditEventInline,)
     actions = ("block_customers", "unblock_customers", "rotate_keys")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).exclude(STAFF)
 
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj is not None else []
@@ -110,21 +129,115 @@ class CustomerAdmin(UserAdmin):
             intro="Blocked customers get ACCOUNT_BLOCKED on every call and cannot spend.",
         )
 
-    @admin.action(description="Unblock selected customers")
+    @admin.action(description="Unblock selected customers (asks for a reason)")
     def unblock_customers(self, request, queryset):
-        n = sum(customer_unblock(customer=c, actor=request.user) for c in queryset)
-        self.message_user(request, f"unblocked {n} customer(s)")
+        def apply(data):
+            n = sum(customer_unblock(customer=c, reason=data["reason"], actor=request.user) for c in queryset)
+            self.message_user(request, f"unblocked {n} customer(s)")
+
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            action="unblock_customers",
+            title="Unblock customers",
+            submit_label="Unblock",
+            apply=apply,
+            intro="Unblocked customers can use the API and spend again. The reason is kept in their audit events.",
+        )
 
     @admin.action(description="Rotate API keys of selected customers (new keys shown once)")
     def rotate_keys(self, request, queryset):
         for customer in queryset:
-            key = customer_rotate_key(customer=customer, actor=request.user, reason="rotated in admin")
+            try:
+                key = customer_rotate_key(customer=customer, actor=request.user, reason="rotated in admin")
+            except StaffAccount as exc:
+                messages.error(request, str(exc))
+                continue
             messages.warning(request, f"new API key of {customer.username} (shown once, copy it now): {key}")
+
+
+class StaffUserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = StaffUser
+        fields = ("username", "email")
+
+
+class StaffUserChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = StaffUser
+
+
+@admin.register(StaffUser)
+class StaffUserAdmin(AuditHistoryMixin, UserAdmin):
+    """Staff users (is_staff or is_superuser): they run the admin, have no wallet and no API key."""
+
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
+    add_fieldsets = CustomerAdmin.add_fieldsets
+
+    list_display = ("username", "email", "is_superuser", "is_active", "last_login", "date_joined")
+    list_filter = ("is_superuser", "is_active", "groups")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(STAFF)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.is_staff = True  # added here: staff, never a customer
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "customer", "action", "reason", "actor")
+    list_display = ("created_at", "customer", "action", "reason", "by")
     list_filter = ("action",)
     search_fields = ("customer__username", "reason")
     list_select_related = ("customer", "actor")
+
+    @admin.display(description="by", ordering="actor")
+    def by(self, obj):
+        return actor_display(obj.actor, obj.actor_label)
+
+
+# --- the audit trail (django-auditlog) ----------------------------------------------------------
+
+
+class ObjectFilter(admin.SimpleListFilter):
+    """`?object=<content type id>:<pk>`: the entries of one object (its page's History button)."""
+
+    title = "object"
+    parameter_name = "object"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, f"object {value}")] if value else []
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        content_type, _, pk = self.value().partition(":")
+        if not content_type.isdigit():
+            return queryset.none()
+        return queryset.filter(content_type_id=int(content_type), object_pk=pk)
+
+
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class AuditTrailAdmin(LogEntryAdmin):
+    """Who changed providers, services, countries, markups, customers and servers, and when.
+    An entry written by a management command names its label (`cli:<OS user>@<host>`)."""
+
+    list_display = ["created", "resource_url", "action", "msg_short", "by"]
+    list_filter = ["action", ObjectFilter, *LogEntryAdmin.list_filter[1:]]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="by")
+    def by(self, obj):
+        label = (obj.additional_data or {}).get("actor_label", "") if isinstance(obj.additional_data, dict) else ""
+        return actor_display(obj.actor, label) if (obj.actor or label) else "system"

@@ -4,3 +4,7 @@ class AccountsError(Exception):
 
 class AccountBlocked(AccountsError):
     """The customer is blocked (or inactive) and may not use the API or spend."""
+
+
+class StaffAccount(ValueError):
+    """Staff users (is_staff or is_superuser) run the business: no wallet, no API key."""

@@ -28,6 +28,20 @@ class Customer(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    @property
+    def is_staff_account(self) -> bool:
+        """Staff (and superusers) run the business: they have no wallet and no API key."""
+        return bool(self.is_staff or self.is_superuser)
+
+
+class StaffUser(Customer):
+    """The same table seen as staff: the admin lists staff apart from customers."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "staff user"
+        verbose_name_plural = "staff users"
+
 
 class AuditEvent(models.Model):
     """Append-only record of what was done to a customer account, and by whom."""
@@ -42,6 +56,8 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who did it when there is no user, e.g. `cli:alice@host` for a management command.
+    actor_label = models.CharField(max_length=150, blank=True, default="")
     action = models.CharField(max_length=32, choices=Action.choices)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -51,3 +67,14 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.action} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def actor_display(self) -> str:
+        return actor_display(self.actor, self.actor_label)
+
+
+def actor_display(actor, label: str) -> str:
+    """How a list shows who did something: the user, and the command-line label when there is one."""
+    if actor is not None and label:
+        return f"{actor} ({label})"
+    return str(actor) if actor is not None else (label or "-")

@@ -74,3 +74,8 @@ class RedactApiKeyFilter(logging.Filter):
         if record.exc_text and _mentions_key(record.exc_text):
             record.exc_text = redact(record.exc_text)
         return True
+
+
+def audit_mask(value: str) -> str:
+    """The audit trail's mask for secrets (API keys, password hashes): that it changed, nothing of it."""
+    return "(secret)" if value else ""

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.admin_forms import ReadOnlyAdmin, action_with_form
+from accounts.models import actor_display
 from billing.errors import BillingError, InvalidAmount
 from billing.models import Hold, LedgerAccount, Transfer
 from billing.services import wallet_adjust, wallet_topup
@@ -109,7 +110,7 @@ class CustomerFilter(admin.SimpleListFilter):
 
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ("id", "created_at", "kind", "amount", "source", "destination", "memo", "actor")
+    list_display = ("id", "created_at", "kind", "amount", "source", "destination", "memo", "by")
     list_filter = ("kind", AccountFilter, CustomerFilter)
     search_fields = (
         "idempotency_key",
@@ -121,6 +122,10 @@ class TransferAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("source", "destination", "actor")
     date_hierarchy = "created_at"
+
+    @admin.display(description="by", ordering="actor")
+    def by(self, obj):
+        return actor_display(obj.actor, obj.actor_label)
 
 
 @admin.register(Hold)

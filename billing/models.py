@@ -113,6 +113,8 @@ class Transfer(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who booked it when there is no user (or besides it), e.g. `cli:alice@host` for a management command.
+    actor_label = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.errors import AccountBlocked
+from accounts.errors import AccountBlocked, StaffAccount
 from accounts.models import Customer
 from billing.errors import BalanceOutOfRange, HoldAlreadyResolved, HoldExpired, IdempotencyConflict, InsufficientFunds
 from billing.markup import markup_check_targets, markup_set  # noqa: F401 - the markup writes, re-exported
@@ -76,6 +76,9 @@ def provider_float_account(*, provider_id: int, name: str = "") -> LedgerAccount
 
 
 def wallet_create(*, customer: Customer) -> LedgerAccount:
+    """The customer's wallet, created if missing. Staff users (is_staff or is_superuser) get none."""
+    if customer.is_staff_account:
+        raise StaffAccount(f"{customer.username} is staff: staff users have no wallet")
     account, _ = LedgerAccount.objects.get_or_create(
         customer=customer,
         defaults={
@@ -148,6 +151,7 @@ def transfer_post(
     key: str,
     memo: str = "",
     actor: Customer | None = None,
+    actor_label: str = "",
     hold: Hold | None = None,
     order: OrderRef | None = None,
 ) -> TransferOutcome:
@@ -169,6 +173,7 @@ def transfer_post(
                 idempotency_key=key,
                 memo=memo,
                 actor=actor,
+                actor_label=actor_label,
                 hold=hold,
                 **_order_columns(order),
             )
@@ -187,7 +192,13 @@ def _order_columns(order: OrderRef | None) -> dict:
 
 
 def wallet_topup(
-    *, wallet: LedgerAccount, amount: Decimal | str, key: str, memo: str = "", actor: Customer | None = None
+    *,
+    wallet: LedgerAccount,
+    amount: Decimal | str,
+    key: str,
+    memo: str = "",
+    actor: Customer | None = None,
+    actor_label: str = "",
 ) -> TransferOutcome:
     """Money paid in by a customer: cash -> wallet."""
     return transfer_post(
@@ -198,11 +209,18 @@ def wallet_topup(
         key=key,
         memo=memo,
         actor=actor,
+        actor_label=actor_label,
     )
 
 
 def wallet_adjust(
-    *, wallet: LedgerAccount, amount: Decimal | str, reason: str, key: str, actor: Customer | None = None
+    *,
+    wallet: LedgerAccount,
+    amount: Decimal | str,
+    reason: str,
+    key: str,
+    actor: Customer | None = None,
+    actor_label: str = "",
 ) -> TransferOutcome:
     """Admin correction with a reason: a positive amount credits the wallet,
     a negative one debits it (never below its available balance)."""
@@ -219,6 +237,7 @@ def wallet_adjust(
         key=key,
         memo=reason.strip(),
         actor=actor,
+        actor_label=actor_label,
     )
 
 

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.admin_forms import ReadOnlyAdmin, action_with_form
+from accounts.admin_forms import AuditHistoryMixin, ReadOnlyAdmin, action_with_form
 from reseller.models import (
     Activation,
     CheapServer,
@@ -69,7 +69,7 @@ class ActivationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CheapServer)
-class CheapServerAdmin(admin.ModelAdmin):
+class CheapServerAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """cheap_handler.php's servers: what getServers lists and buyNumber sells."""
 
     list_display = ("id", "type", "name", "provider", "country", "price", "enabled", "created_at")
@@ -172,7 +172,7 @@ class RentalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RentalServer)
-class RentalServerAdmin(admin.ModelAdmin):
+class RentalServerAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """rental-handler.php's `provider` 1 and 2: which provider slot serves each."""
 
     list_display = ("server", "provider", "enabled")
@@ -253,11 +253,12 @@ class EmailOrderAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EmailServer)
-class EmailServerAdmin(admin.ModelAdmin):
+class EmailServerAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """email_handler.php's `server` 1 and 2: which provider slot serves each."""
 
     list_display = ("server", "provider", "enabled", "lifetime_seconds")
     list_editable = ("enabled", "lifetime_seconds")
 
 
+import reseller.customer_admin  # noqa: E402,F401 - the customer page: balance, orders, ledger, top-up
 import reseller.notify.admin  # noqa: E402,F401 - customer webhooks and their deliveries

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "auditlog",
     "accounts",
     "billing",
     "upstream",
@@ -106,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "reseller.audit.AuditMiddleware",  # the audit trail's actor: the admin user (docs/admin-guide.md)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -438,3 +440,7 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # no start-up banner on every management command
 AXES_CLIENT_IP_CALLABLE = "reseller.client_ip.client_ip"
+
+# The audit trail (django-auditlog): who changed providers, services, countries, markups, customers
+# and servers, and when. Registered in each app's ready(); see docs/admin-guide.md, "The audit trail".
+AUDITLOG_INCLUDE_ALL_MODELS = False

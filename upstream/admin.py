@@ -3,13 +3,14 @@ import logging
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.admin_forms import ReadOnlyAdmin
+from accounts.admin_forms import AuditHistoryMixin, ReadOnlyAdmin
 from billing.pricing import PriceBook
 from upstream import markup_admin  # noqa: F401 - registers billing's MarkupRule admin
 from upstream.destinations import RefusedDestination, url_check
-from upstream.health import circuit_state, low_balance
+from upstream.health import circuit_state, health_text, low_balance, sync_problem
 from upstream.models import (
     Country,
     CountryMapping,
@@ -109,7 +110,7 @@ class ProviderForm(forms.ModelForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(AuditHistoryMixin, admin.ModelAdmin):
     form = ProviderForm
     list_display = (
         "slot",
@@ -123,12 +124,25 @@ class ProviderAdmin(admin.ModelAdmin):
         "balance_checked_at",
         "health",
         "circuit",
+        "problems",
         "offers_link",
     )
     list_display_links = ("slot", "name")
     list_filter = ("protocol", "enabled")
-    search_fields = ("name", "base_url")
-    readonly_fields = ("balance", "balance_checked_at", "health", "circuit", "webhook_url", "created_at")
+    search_fields = ("name", "protocol", "base_url")
+    readonly_fields = (
+        "balance",
+        "balance_checked_at",
+        "health",
+        "circuit",
+        "last_sync_at",
+        "last_sync_error",
+        "last_sync_error_at",
+        "last_balance_error",
+        "last_balance_error_at",
+        "webhook_url",
+        "created_at",
+    )
     actions = ("sync_catalogue", "close_circuit")
 
     @admin.display(description="balance")
@@ -146,7 +160,17 @@ class ProviderAdmin(admin.ModelAdmin):
 
     @admin.display(description="health (recent)")
     def health(self, obj):
-        return f"success {obj.success_rate:.0%} · latency {obj.latency_ms:.0f} ms · SMS {obj.sms_rate:.0%}"
+        return health_text(obj)
+
+    @admin.display(description="sync / balance")
+    def problems(self, obj):
+        """The last catalogue-sync or balance error not yet followed by a success, in red."""
+        problem = sync_problem(obj)
+        if problem:
+            return format_html('<strong style="color:#ba2121">{}</strong>', problem)
+        if obj.last_sync_at:
+            return f"synced {timezone.localtime(obj.last_sync_at):%Y-%m-%d %H:%M}"
+        return "never synced"
 
     @admin.display(description="circuit")
     def circuit(self, obj):
@@ -207,21 +231,32 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Country)
-class CountryAdmin(admin.ModelAdmin):
+class CountryAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("id", "name", "name_ru", "visible", "retry", "rent", "multi_service")
     list_filter = ("visible", "rent")
     search_fields = ("=id", "name", "name_ru")
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("id", "code", "name")
     search_fields = ("code", "name")
 
 
 @admin.register(Offer)
 class OfferAdmin(ReadOnlyAdmin):
-    list_display = ("provider", "country", "service", "cost", "cost_pkr", "sell_price", "stock", "updated_at")
+    list_display = (
+        "provider",
+        "country",
+        "service",
+        "cost",
+        "cost_pkr",
+        "sell_price",
+        "price_explained",
+        "stock",
+        "updated_at",
+    )
+    readonly_fields = ("cost_pkr", "sell_price", "price_explained")
     list_filter = (
         "provider",
         ("country", admin.RelatedOnlyFieldListFilter),
@@ -239,17 +274,23 @@ class OfferAdmin(ReadOnlyAdmin):
         self._book = PriceBook.load(customer_id=None)  # the rules, once per page
         return super().changelist_view(request, extra_context)
 
-    @admin.display(description="sell price (PKR)")
-    def sell_price(self, obj):
-        """The price for customers without customer-specific rules."""
+    def _quote(self, obj):
+        """The price for customers without customer-specific rules, and how it was made."""
         book = getattr(self, "_book", None) or PriceBook.load(customer_id=None)
-        quote = book.quote(
+        return book.quote(
             cost_pkr=obj.provider.to_pkr(obj.cost),
             provider_id=obj.provider_id,
             country_id=obj.country_id,
             service_id=obj.service_id,
         )
-        return format_html('<span title="{}">{}</span>', quote.explanation, quote.price)
+
+    @admin.display(description="sell price (PKR)")
+    def sell_price(self, obj):
+        return self._quote(obj).price
+
+    @admin.display(description="how the sell price is made")
+    def price_explained(self, obj):
+        return self._quote(obj).explanation
 
 
 @admin.register(RentOffer)
@@ -301,7 +342,7 @@ class EmailOfferAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EmailService)
-class EmailServiceAdmin(admin.ModelAdmin):
+class EmailServiceAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """email_handler.php Server 1's services (`service_id`) and the site each waits a letter from."""
 
     list_display = ("code", "name", "site", "enabled")

@@ -32,6 +32,7 @@ def provider_record_attempt(*, provider_id: int, ok: bool, duration_ms: int) -> 
         Provider.objects.filter(pk=provider_id).update(
             success_rate=_ewma("success_rate", 1.0),
             latency_ms=_ewma("latency_ms", float(duration_ms)),
+            attempts_seen=F("attempts_seen") + 1,
             consecutive_failures=0,
             circuit_open_until=None,
         )
@@ -41,6 +42,7 @@ def provider_record_attempt(*, provider_id: int, ok: bool, duration_ms: int) -> 
     Provider.objects.filter(pk=provider_id).update(
         success_rate=_ewma("success_rate", 0.0),
         latency_ms=_ewma("latency_ms", float(duration_ms)),
+        attempts_seen=F("attempts_seen") + 1,
         consecutive_failures=F("consecutive_failures") + 1,
         circuit_open_until=Case(
             When(consecutive_failures__gte=limit - 1, then=Value(timezone.now() + cooldown)),
@@ -51,7 +53,36 @@ def provider_record_attempt(*, provider_id: int, ok: bool, duration_ms: int) -> 
 
 def provider_record_sms(*, provider_id: int, received: bool) -> None:
     """An activation of this provider ended, with or without an SMS."""
-    Provider.objects.filter(pk=provider_id).update(sms_rate=_ewma("sms_rate", 1.0 if received else 0.0))
+    Provider.objects.filter(pk=provider_id).update(
+        sms_rate=_ewma("sms_rate", 1.0 if received else 0.0), sms_outcomes_seen=F("sms_outcomes_seen") + 1
+    )
+
+
+def health_text(provider: Provider) -> str:
+    """The recent health as an operator reads it: "unknown" for what no event has measured yet
+    (a new provider is not 100 % healthy, it is untried)."""
+    if provider.attempts_seen:
+        attempts = f"success {provider.success_rate:.0%} · latency {provider.latency_ms:.0f} ms"
+    else:
+        attempts = "success unknown (no purchase yet)"
+    sms = f"SMS {provider.sms_rate:.0%}" if provider.sms_outcomes_seen else "SMS unknown"
+    return f"{attempts} · {sms}"
+
+
+def sync_problem(provider: Provider) -> str:
+    """The newest catalogue-sync or balance error not followed by a success of the same call,
+    as `what failed at <time>: <error>`; empty when both last ran fine (or never failed)."""
+    problems = []
+    if provider.last_sync_error_at and not (
+        provider.last_sync_at and provider.last_sync_at > provider.last_sync_error_at
+    ):
+        problems.append((provider.last_sync_error_at, "catalogue sync", provider.last_sync_error))
+    balance_ok = provider.balance_checked_at
+    if provider.last_balance_error_at and not (balance_ok and balance_ok > provider.last_balance_error_at):
+        problems.append((provider.last_balance_error_at, "balance", provider.last_balance_error))
+    return "; ".join(
+        f"{what} failed at {timezone.localtime(at):%Y-%m-%d %H:%M:%S}: {error}" for at, what, error in sorted(problems)
+    )
 
 
 def circuit_open(provider: Provider, now: datetime | None = None) -> bool:

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from accounts.admin_forms import AuditHistoryMixin
 from billing.models import MarkupRule
 from billing.pricing import EXAMPLE_COST, rule_label, rule_quote, with_target_names
 from billing.services import markup_check_targets
@@ -48,7 +49,7 @@ class MarkupRuleForm(forms.ModelForm):
 
 
 @admin.register(MarkupRule)
-class MarkupRuleAdmin(admin.ModelAdmin):
+class MarkupRuleAdmin(AuditHistoryMixin, admin.ModelAdmin):
     form = MarkupRuleForm
     list_display = (
         "id",
@@ -67,7 +68,8 @@ class MarkupRuleAdmin(admin.ModelAdmin):
     list_filter = ("scope", "enabled", "provider")
     search_fields = ("note", "customer__username", "service__code", "service__name", "country__name")
     list_select_related = ("customer",)
-    raw_id_fields = ("country", "service", "customer")
+    # Search boxes, not raw ids: each target's own admin answers the search (its search_fields).
+    autocomplete_fields = ("provider", "country", "service", "customer")
     readonly_fields = ("example_explained", "updated_at")
 
     def get_queryset(self, request):

@@ -85,6 +85,17 @@ class Provider(models.Model):
     success_rate = models.FloatField(default=1.0, editable=False)
     latency_ms = models.FloatField(default=0.0, editable=False)
     sms_rate = models.FloatField(default=1.0, editable=False)
+    # How many events each average has seen: none yet means "unknown", not 100 % (the averages
+    # start at 1.0 so routing ranks a new provider as before, but nobody may read that as health).
+    attempts_seen = models.PositiveBigIntegerField(default=0, editable=False)
+    sms_outcomes_seen = models.PositiveBigIntegerField(default=0, editable=False)
+    # The last catalogue sync and balance refresh: when one last succeeded, and the last error
+    # (what may be shown of it: upstream.providers.base.error_summary, keys masked) and its time.
+    last_sync_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_sync_error = models.CharField(max_length=400, blank=True, editable=False)
+    last_sync_error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_balance_error = models.CharField(max_length=400, blank=True, editable=False)
+    last_balance_error_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Circuit breaker: after repeated errors the provider is skipped until circuit_open_until.
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     circuit_open_until = models.DateTimeField(null=True, blank=True, editable=False)

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.redaction import redact
 from upstream.destinations import RefusedDestination, url_check
 from upstream.email_catalogue import email_offers_write, email_prices_fetch
 from upstream.models import (
@@ -34,7 +35,15 @@ from upstream.models import (
     balance_snapshot_record,
 )
 from upstream.operator_catalogue import operators_fetch, operators_write
-from upstream.providers.base import CLIENTS, PriceEntry, ProviderError, ProviderUnavailable, Unsupported, client_for
+from upstream.providers.base import (
+    CLIENTS,
+    PriceEntry,
+    ProviderError,
+    ProviderUnavailable,
+    Unsupported,
+    client_for,
+    error_summary,
+)
 from upstream.providers.kopeechka import config_check as kopeechka_config_check
 from upstream.providers.otpget import provider_type
 from upstream.providers.otpget_cheap import OtpGetCheapClient
@@ -187,9 +196,28 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @transaction.atomic
+def _shown_error(provider: Provider, exc: Exception) -> str:
+    """What the admin may show of a failed sync or balance call: the error's class and its
+    safe detail, the provider's key masked; a bug in our own code is named, its text is logged."""
+    if isinstance(exc, ProviderError):
+        text = error_summary(exc)
+    else:
+        text = f"internal error ({type(exc).__name__}); see the log"
+    return redact(text, provider.api_key)[:400]
+
+
+def _record_failure(provider: Provider, exc: Exception, *, call: str) -> None:
+    """Keep the last error of `call` ("sync" or "balance") and its time on the provider row."""
+    now, text = timezone.now(), _shown_error(provider, exc)
+    Provider.objects.filter(pk=provider.pk).update(**{f"last_{call}_error": text, f"last_{call}_error_at": now})
+    setattr(provider, f"last_{call}_error", text)
+    setattr(provider, f"last_{call}_error_at", now)
+
+
 def provider_balance_sync(*, provider: Provider) -> Decimal | None:
     """Fetch the upstream balance, store it, warn (log) when below the provider's threshold.
-    None when the protocol has no balance call."""
+    None when the protocol has no balance call. A failure is kept on the provider
+    (`last_balance_error`, shown in the admin) and raised."""
     from upstream.health import low_balance
 
     try:
@@ -199,6 +227,10 @@ def provider_balance_sync(*, provider: Provider) -> Decimal | None:
     except ProviderError as exc:
         if exc.raw == NOT_IMPLEMENTED:
             return None
+        _record_failure(provider, exc, call="balance")
+        raise
+    except Exception as exc:
+        _record_failure(provider, exc, call="balance")
         raise
     now = timezone.now()
     Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=now)
@@ -333,6 +365,21 @@ class SyncResult:
 
 
 def catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None = None) -> SyncResult:
+    """Refresh one provider's offers from its upstream (`_catalogue_sync`), and keep on the
+    provider when a sync last succeeded (`last_sync_at`) or the last error and its time
+    (`last_sync_error`, `last_sync_error_at`), which the admin and the dashboard show."""
+    try:
+        result = _catalogue_sync(provider=provider, progress=progress)
+    except Exception as exc:
+        _record_failure(provider, exc, call="sync")
+        raise
+    now = timezone.now()
+    Provider.objects.filter(pk=provider.pk).update(last_sync_at=now)
+    provider.last_sync_at = now
+    return result
+
+
+def _catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | None = None) -> SyncResult:
     """Refresh one provider's offers from its upstream.
 
     Creates the countries and services the upstream names that we do not know

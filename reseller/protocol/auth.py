@@ -26,7 +26,7 @@ from reseller.protocol.errors import BadKey
 _SQL = (
     "SELECT c.id, c.is_blocked, c.is_active, w.id, w.balance, w.held "
     f"FROM {Customer._meta.db_table} c JOIN {LedgerAccount._meta.db_table} w ON w.customer_id = c.id "
-    "WHERE c.api_key_digest = %s"
+    "WHERE c.api_key_digest = %s AND NOT c.is_staff AND NOT c.is_superuser"
 )
 
 
@@ -50,7 +50,8 @@ class Principal:
 
 
 def authenticate(api_key: str | None, ip: str = "") -> Principal:
-    """Raises BadKey for a missing, malformed or unknown key (a malformed one
+    """Raises BadKey for a missing, malformed or unknown key, or a staff user's (staff have no
+    API access: a key left from before the user was made staff answers BAD_KEY; a malformed one
     never reaches the database), AccountBlocked for a blocked or inactive
     customer, RateLimited when the key is over its rate. `ip` is the caller's
     address: unknown keys count against it."""

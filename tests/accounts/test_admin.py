@@ -59,9 +59,17 @@ def test_block_action_asks_for_reason_then_blocks_and_audits(admin_client, custo
     assert customer.is_blocked and customer.blocked_reason == "fraud"
     event = AuditEvent.objects.get(customer=customer, action="blocked")
     assert event.actor.username == "root"
-    admin_client.post(url, {"action": "unblock_customers", "_selected_action": [customer.pk]})
+    form = admin_client.post(url, {"action": "unblock_customers", "_selected_action": [customer.pk]})
+    assert form.status_code == 200 and b"reason" in form.content
+    customer.refresh_from_db()
+    assert customer.is_blocked  # not before a reason is given
+    admin_client.post(
+        url, {"action": "unblock_customers", "_selected_action": [customer.pk], "apply": "1", "reason": "paid up"}
+    )
     customer.refresh_from_db()
     assert not customer.is_blocked
+    event = AuditEvent.objects.get(customer=customer, action="unblocked")
+    assert (event.reason, event.actor.username) == ("paid up", "root")
 
 
 def test_rotate_action_shows_new_key_once(admin_client, customer_with_key):

@@ -50,10 +50,15 @@ def test_block_unblock_and_audit():
     run("customer_block", "dave", "--reason", "spam")
     assert balance(key) == b"ACCOUNT_BLOCKED"
     assert "already blocked" in run("customer_block", "dave")[-1]
-    run("customer_unblock", "dave")
+    with pytest.raises(CommandError, match="--reason"):
+        run("customer_unblock", "dave")  # unblocking asks for a reason, like blocking
+    with pytest.raises(CommandError, match="needs a reason"):
+        run("customer_unblock", "dave", "--reason", "  ")
+    assert balance(key) == b"ACCOUNT_BLOCKED"
+    run("customer_unblock", "dave", "--reason", "paid the invoice")
     assert balance(key) == b"ACCESS_BALANCE:5.00"
     actions = list(AuditEvent.objects.filter(customer__username="dave").values_list("action", "reason"))
-    assert ("blocked", "spam") in actions and ("unblocked", "") in actions
+    assert ("blocked", "spam") in actions and ("unblocked", "paid the invoice") in actions
     assert len([a for a in actions if a[0] == "blocked"]) == 1
 
 
@@ -81,7 +86,7 @@ def test_wallet_credit_with_note_and_key():
 def test_commands_on_unknown_customer_fail_clearly():
     for args in (
         ("customer_block", "nobody"),
-        ("customer_unblock", "nobody"),
+        ("customer_unblock", "nobody", "--reason", "r"),
         ("customer_rotate_key", "nobody"),
         ("wallet_credit", "nobody", "1"),
     ):

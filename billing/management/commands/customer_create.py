@@ -1,6 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from accounts.actors import ActorCommand
 from accounts.selectors import customer_get
 from accounts.services import customer_create
 from billing.errors import BillingError
@@ -9,7 +10,7 @@ from billing.selectors import wallet_available, wallet_of
 from billing.services import wallet_topup
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = "Create a customer with an API key (printed alone on the last line) and an optional opening balance."
 
     def add_arguments(self, parser):
@@ -26,13 +27,17 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         try:
             with transaction.atomic():
-                customer, key = customer_create(username=username, email=email)
+                customer, key = customer_create(
+                    username=username, email=email, actor=self.actor.user, actor_label=self.actor.label
+                )
                 if amount is not None:
                     wallet_topup(
                         wallet=wallet_of(customer),
                         amount=amount,
                         key=f"customer_create:{customer.pk}:opening",
                         memo="opening balance",
+                        actor=self.actor.user,
+                        actor_label=self.actor.label,
                     )
         except BillingError as exc:  # e.g. past the ledger's range: nothing is created
             raise CommandError(f"{exc}; customer {username!r} not created") from None

@@ -1,7 +1,9 @@
 import uuid
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.actors import ActorCommand
+from accounts.errors import StaffAccount
 from accounts.management.commands._common import get_customer_or_fail
 from billing.errors import BillingError
 from billing.money import InvalidAmount, format_pkr
@@ -9,7 +11,7 @@ from billing.selectors import wallet_available, wallet_of
 from billing.services import wallet_topup
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = "Credit a customer's wallet with a top-up (cash -> wallet)."
 
     def add_arguments(self, parser):
@@ -19,10 +21,21 @@ class Command(BaseCommand):
         parser.add_argument("--key", help="idempotency key: running twice with the same key credits once")
 
     def handle(self, *args, username, amount, note, key, **options):
-        wallet = wallet_of(get_customer_or_fail(username))
         try:
-            outcome = wallet_topup(wallet=wallet, amount=amount, key=key or f"cli:topup:{uuid.uuid4()}", memo=note)
-        except (InvalidAmount, BillingError) as exc:  # a bad amount, a reused key, past the ledger's range
+            wallet = wallet_of(get_customer_or_fail(username))
+            outcome = wallet_topup(
+                wallet=wallet,
+                amount=amount,
+                key=key or f"cli:topup:{uuid.uuid4()}",
+                memo=note,
+                actor=self.actor.user,
+                actor_label=self.actor.label,
+            )
+        except (
+            InvalidAmount,
+            BillingError,
+            StaffAccount,
+        ) as exc:  # a bad amount, a reused key, past the ledger's range
             raise CommandError(str(exc)) from None
         wallet.refresh_from_db()
         verb = "already credited" if outcome.replayed else "credited"

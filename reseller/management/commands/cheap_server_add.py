@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.actors import ActorCommand
 from billing.money import InvalidAmount, format_pkr, parse_amount
 from reseller.cheap.servers import InvalidCheapServer, cheap_server_add
 from upstream.models import SLOTS, Provider
@@ -8,7 +9,7 @@ from upstream.selectors import country_get, offers_for, service_by_code_or_id
 ANY = "any"
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = (
         "Add a cheap server (cheap_handler.php's `server`): what getServers lists and buyNumber sells. "
         "Prints the new server's id alone on the last line."

@@ -12,9 +12,9 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.actors import ActorCommand
 from accounts.models import Customer
 from accounts.services import customer_create, customer_rotate_key
 from billing.models import MarkupRule
@@ -34,7 +34,7 @@ CHEAP_WHATSAPP = "WhatsApp India"
 CHEAP_WHATSAPP_PRICE = Decimal("130.00")  # the sandbox's cost is 120.00 PKR (markup would make it 144.00)
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = "Create the demo admin and customer on first run; print their credentials."
 
     def add_arguments(self, parser):
@@ -167,8 +167,16 @@ class Command(BaseCommand):
             admin.save(update_fields=["password"])
         demo = Customer.objects.filter(username="demo").first()
         if demo is None:
-            demo, key = customer_create(username="demo", email="demo@example.com")
-            wallet_topup(wallet=wallet_of(demo), amount=DEMO_BALANCE, key="demo:opening", memo="demo opening balance")
+            demo, key = customer_create(username="demo", email="demo@example.com", actor_label=self.actor.label)
+            wallet_topup(
+                wallet=wallet_of(demo),
+                amount=DEMO_BALANCE,
+                key="demo:opening",
+                memo="demo opening balance",
+                actor_label=self.actor.label,
+            )
         else:
-            key = customer_rotate_key(customer=demo, reason="demo credentials file was missing")
+            key = customer_rotate_key(
+                customer=demo, reason="demo credentials file was missing", actor_label=self.actor.label
+            )
         return f"ADMIN_PASSWORD={password}\nDEMO_API_KEY={key}\n"

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.actors import ActorCommand
 from reseller.emails.servers import email_server_set
 from upstream.models import SLOTS, Provider
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = (
         "Say which provider slot serves email_handler.php's `server` N (1: services on a domain, "
         "2: domains). Creates or updates the row; --disabled makes that server answer 503 disabled."

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.actors import ActorCommand
 from reseller.rentals.servers import rental_server_set
 from upstream.models import SLOTS, Provider
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = (
         'Say which provider slot serves rental-handler.php\'s `provider` N ("Server N"). '
         "Creates or updates the row; --disabled makes that server answer 503 unavailable."

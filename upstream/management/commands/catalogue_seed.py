@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from accounts.actors import ActorCommand
 from upstream.services import catalogue_seed, email_services_seed
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = "Load the reference countries and services (upstream/data/*.csv); idempotent, renames nothing."
 
     def handle(self, *args, **options):

@@ -1,7 +1,8 @@
 import logging
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.actors import ActorCommand
 from upstream.providers.base import ProviderError, error_detail
 from upstream.providers.http import redact
 from upstream.selectors import providers_for_sync
@@ -10,7 +11,7 @@ from upstream.services import catalogue_sync
 logger = logging.getLogger(__name__)
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = "Refresh offers (cost, stock), new countries/services and the balance from every enabled provider."
 
     def add_arguments(self, parser):

@@ -1,8 +1,9 @@
 """markup_set lives in upstream, not billing: it names providers by slot and services by code, which
 billing does not know (billing stores ids; upstream may import billing, never the reverse)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.actors import ActorCommand
 from accounts.management.commands._common import get_customer_or_fail
 from billing.models import MarkupRule
 from billing.pricing import EXAMPLE_COST, rule_label, rule_quote, scope_for_targets
@@ -10,7 +11,7 @@ from billing.services import markup_set
 from upstream.markup import UnknownTarget, rule_targets
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = (
         "Create or update the markup rule for exactly the given targets (none: the global rule). "
         "The scope is the most specific target given: customer > service > country > provider. "

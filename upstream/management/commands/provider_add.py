@@ -1,12 +1,13 @@
 import json
 from decimal import Decimal, InvalidOperation
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.actors import ActorCommand
 from upstream.services import InvalidProvider, provider_add
 
 
-class Command(BaseCommand):
+class Command(ActorCommand):
     help = "Add an upstream provider in a free slot (1-6). The API key is stored, never printed."
 
     def add_arguments(self, parser):
