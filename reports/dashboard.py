@@ -17,7 +17,7 @@ from django.utils import timezone
 from reports.figures import Row, period_totals, tz
 from reports.reconcile import reconcile
 from reseller.models import Activation, EmailOrder, OrderKind, PurchaseAttempt, Rental
-from upstream.health import circuit_state, low_balance
+from upstream.health import circuit_state, health_text, low_balance, sync_problem
 from upstream.models import Provider
 
 PERMISSION = "reports.view_reports"
@@ -27,8 +27,6 @@ FAILED_ATTEMPTS = (
     PurchaseAttempt.Outcome.UNAVAILABLE,
     PurchaseAttempt.Outcome.UNKNOWN,
 )
-# Fields a provider may carry about its last failed sync (shown when present).
-SYNC_ERROR_FIELDS = ("last_error", "last_sync_error", "last_balance_error")
 
 
 def sees_money(user) -> bool:
@@ -40,8 +38,8 @@ class ProviderLine:
     provider: Provider
     circuit: str
     low_balance: bool
-    sync_error: str
-    sync_error_at: object
+    health: str  # "unknown" until traffic measured it (upstream.health.health_text)
+    sync_error: str  # the newest catalogue-sync or balance error not followed by a success
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,7 @@ def _live() -> list[tuple[str, int]]:
 
 
 def _provider_line(p: Provider) -> ProviderLine:
-    error, at = "", None
-    for name in SYNC_ERROR_FIELDS:
-        if getattr(p, name, ""):
-            error, at = getattr(p, name), getattr(p, f"{name}_at", None)
-            break
-    return ProviderLine(p, circuit_state(p), low_balance(p), error, at)
+    return ProviderLine(p, circuit_state(p), low_balance(p), health_text(p), sync_problem(p))
 
 
 def _failures(provider_names: dict[int, str]) -> tuple[list[Failure], list]:
@@ -134,7 +127,7 @@ def dashboard(user) -> dict:
         if line.circuit != "closed" and p.enabled:
             warnings.append(("circuit", f"{p}: circuit {line.circuit}"))
         if line.sync_error and p.enabled:
-            warnings.append(("sync", f"{p}: last sync failed: {line.sync_error[:200]}"))
+            warnings.append(("sync", f"{p}: {line.sync_error[:300]}"))
     hours = settings.DASHBOARD_RECONCILE_HOURS
     for rec in reconcile(since=now - timedelta(hours=hours), until=now, providers=providers):
         if rec.flagged:

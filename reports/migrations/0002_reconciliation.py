@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('reports', '0001_initial'),
-        ('upstream', '0008_provider_balance_snapshot'),
+        ('upstream', '0009_provider_balance_snapshot'),
     ]
 
     operations = [

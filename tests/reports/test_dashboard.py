@@ -34,7 +34,9 @@ IDS = (
 @pytest.fixture
 def shop(db):
     p1 = Provider.objects.create(slot=1, protocol="sandbox", name="dash one", balance=Decimal("12.5000"))
-    Provider.objects.filter(pk=p1.pk).update(low_balance_threshold=Decimal("50"))
+    Provider.objects.filter(pk=p1.pk).update(
+        low_balance_threshold=Decimal("50"), last_sync_error="HTTP 502", last_sync_error_at=timezone.now()
+    )
     p2 = Provider.objects.create(slot=2, protocol="sandbox", name="dash two", balance=Decimal("900"))
     Provider.objects.filter(pk=p2.pk).update(
         consecutive_failures=9, circuit_open_until=timezone.now() + timedelta(hours=1)
@@ -108,6 +110,8 @@ def test_the_first_page_is_the_dashboard_with_the_app_list_below(shop, admin_cli
     warnings = text(html, "dashboard-warnings")
     assert "dash one: low upstream balance 12.5000 PKR (threshold 50.0000)" in warnings
     assert "dash two: circuit open" in warnings
+    assert "dash one: catalogue sync failed at" in warnings and "HTTP 502" in warnings
+    assert "success unknown (no purchase yet)" in providers
     assert "dash two: upstream balance drift" in warnings and "100.00 PKR beyond" in warnings
     failures = text(html, "dashboard-failures")
     assert f"activation #{shop['failed'].pk} failed" in failures and "NO_BALANCE from upstream" in failures

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('upstream', '0007_operator'),
+        ('upstream', '0008_provider_health_seen_and_errors'),
     ]
 
     operations = [
