@@ -10,8 +10,9 @@ from django.db.models import Q
 
 GROUP = "operators"
 REPORT_PERMISSION = ("reports", "view_reports")
-# The apps whose `view_*` permissions an operator has: every model of ours in the admin.
-APPS = ("accounts", "billing", "upstream", "reseller", "reports")
+# The apps whose `view_*` permissions an operator has: every model of ours in the admin, and the
+# audit trail (django-auditlog: who changed providers, services, markups, customers).
+APPS = ("accounts", "billing", "upstream", "reseller", "reports", "auditlog")
 
 
 def operators_permissions(using: str = "default"):
