@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ReportsConfig(AppConfig):
@@ -8,3 +9,16 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reports"
     verbose_name = "reports"
+
+    def ready(self):
+        from reports import reconcile_admin  # noqa: F401  (registers the reconciliation page)
+
+        post_migrate.connect(_operators_group, sender=self, dispatch_uid="reports.operators_group")
+
+
+def _operators_group(sender, using="default", **kwargs):
+    """After every migrate (and flush): the "operators" group exists with exactly its
+    permissions (reports/operators.py)."""
+    from reports.operators import operators_group_sync
+
+    operators_group_sync(using=using)

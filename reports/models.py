@@ -9,6 +9,7 @@ never blocks deleting a service or a customer, and it is rebuilt from the ledger
 from django.db import models
 
 from billing.money import MAX_DIGITS, PKR_PLACES, ZERO
+from upstream.models import ProviderBalanceSnapshot
 
 
 def _money():
@@ -68,3 +69,13 @@ class Report(DailyFigure):
         proxy = True
         verbose_name = "report"
         verbose_name_plural = "reports"
+
+
+class Reconciliation(ProviderBalanceSnapshot):
+    """The admin's upstream reconciliation page (reports/reconcile_admin.py): a proxy of the
+    balance snapshots, so the page has its own admin entry."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "upstream reconciliation"
+        verbose_name_plural = "upstream reconciliation"

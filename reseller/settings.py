@@ -312,6 +312,11 @@ DEFAULT_MARKUP_PERCENT = Decimal(env.str("DEFAULT_MARKUP_PERCENT", default="0"))
 # Circuit breaker: consecutive provider errors before a provider is skipped, and for how long.
 PROVIDER_CIRCUIT_FAILURES = env.int("PROVIDER_CIRCUIT_FAILURES", default=5)
 PROVIDER_CIRCUIT_COOLDOWN_SECONDS = env.int("PROVIDER_CIRCUIT_COOLDOWN_SECONDS", default=60)
+# Upstream reconciliation (docs/operators-guide.md): drift (PKR) tolerated beyond the unknown-outcome
+# exposure between two balance snapshots (rounding of each cost to the paisa, rate changes).
+RECONCILE_TOLERANCE_PKR = Decimal(env.str("RECONCILE_TOLERANCE_PKR", default="1.00"))
+# The dashboard's drift warnings look at the snapshots of this many hours.
+DASHBOARD_RECONCILE_HOURS = env.int("DASHBOARD_RECONCILE_HOURS", default=24)
 # How many times a setStatus is forwarded upstream before it is left to the sweeper.
 UPSTREAM_FORWARD_MAX_RETRIES = env.int("UPSTREAM_FORWARD_MAX_RETRIES", default=5)
 

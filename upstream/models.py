@@ -343,3 +343,36 @@ class Operator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.country_id}/{self.code}"
+
+
+class ProviderBalanceSnapshot(models.Model):
+    """The balance an upstream reported at one moment, written at every refresh of
+    `Provider.balance` (upstream.services: balance sync and catalogue sync). The upstream
+    reconciliation (docs/operators-guide.md, "Reconciliation") compares how it moves with what
+    the ledger booked against the provider's float account between two snapshots."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="balance_snapshots")
+    balance = models.DecimalField(max_digits=18, decimal_places=4, help_text="in the provider's currency")
+    rate_to_pkr = models.DecimalField(max_digits=14, decimal_places=6, help_text="the provider's rate at that time")
+    balance_pkr = models.DecimalField(max_digits=20, decimal_places=2, help_text="balance x rate, to the paisa")
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["provider", "taken_at", "id"]
+        indexes = [models.Index(fields=["provider", "taken_at"], name="balancesnapshot_taken_idx")]
+        verbose_name = "provider balance snapshot"
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} {self.balance} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+def balance_snapshot_record(provider: Provider, balance: Decimal, taken_at) -> ProviderBalanceSnapshot:
+    """Store one reported balance (called where Provider.balance is refreshed)."""
+    rate = provider.rate_to_pkr
+    return ProviderBalanceSnapshot.objects.create(
+        provider=provider,
+        balance=balance,
+        rate_to_pkr=rate,
+        balance_pkr=(Decimal(balance) * rate).quantize(Decimal("0.01")),
+        taken_at=taken_at,
+    )

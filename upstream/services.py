@@ -23,7 +23,17 @@ from django.utils import timezone
 from accounts.redaction import redact
 from upstream.destinations import RefusedDestination, url_check
 from upstream.email_catalogue import email_offers_write, email_prices_fetch
-from upstream.models import SLOTS, Country, CountryMapping, EmailService, Offer, Provider, Service, ServiceMapping
+from upstream.models import (
+    SLOTS,
+    Country,
+    CountryMapping,
+    EmailService,
+    Offer,
+    Provider,
+    Service,
+    ServiceMapping,
+    balance_snapshot_record,
+)
 from upstream.operator_catalogue import operators_fetch, operators_write
 from upstream.providers.base import (
     CLIENTS,
@@ -225,6 +235,7 @@ def provider_balance_sync(*, provider: Provider) -> Decimal | None:
     now = timezone.now()
     Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=now)
     provider.balance, provider.balance_checked_at = balance, now
+    balance_snapshot_record(provider, balance, now)
     if low_balance(provider):
         log.warning(
             "provider slot %s: low upstream balance %s %s (threshold %s)",
@@ -438,6 +449,7 @@ def _catalogue_sync(*, provider: Provider, progress: Callable[[str], None] | Non
             balance = Decimal(balance).quantize(Decimal("0.0001"))
             Provider.objects.filter(pk=provider.pk).update(balance=balance, balance_checked_at=checked_at)
             provider.balance, provider.balance_checked_at = balance, checked_at
+            balance_snapshot_record(provider, balance, checked_at)
         else:
             balance = provider.balance
     say(
