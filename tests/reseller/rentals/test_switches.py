@@ -54,3 +54,16 @@ def test_rental_handler(servers, customer_with_key, rh):
     expect(rh(key, "getRentalPricing", country_code="in", provider="1"), "getRentalPricing_in_1", **offer_ids(one, 22))
     response = rh(key, "rentNumber", country_code="in", provider="1", duration_hours="24")
     assert b'"status":"200"' in response.content
+
+
+def test_renewals_stop_while_switched_off(servers, customer_with_key, rh):
+    customer, key = customer_with_key(balance="5000.00")
+    response = rh(key, "rentNumber", country_code="in", provider="1", duration_hours="24")
+    rental = Rental.objects.get(pk=int(response.json()["order_id"]))
+    paid = balance_of(customer)
+    switch(Country, pk=22, on=False)
+    expect(rh(key, "renewRental", rental_id=str(rental.pk), duration_hours="24"), "no_pricing")
+    assert balance_of(customer) == paid
+    switch(Country, pk=22, on=True)
+    renewed = rh(key, "renewRental", rental_id=str(rental.pk), duration_hours="24")
+    assert renewed.json()["status"] == "200" and balance_of(customer) < paid
