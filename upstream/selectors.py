@@ -38,8 +38,8 @@ def _as_id(value: int | str | None) -> int | None:
 
 def offers_for(*, service_id: int, country_id: int | None, provider_slot: int | None = None) -> QuerySet[Offer]:
     """Offers with stock for (service, country; None: any country) from enabled providers, cheapest in PKR first;
-    only a switched-on service in switched-on countries (SELLABLE): routing of every kind reads here.
-    between equal PKR costs the higher provider priority, then the lower slot.
+    between equal PKR costs the higher provider priority, then the lower slot. Only a switched-on
+    service in switched-on countries (SELLABLE): routing of every order kind reads here.
     Each offer carries `cost_in_pkr` (cost x rate, unrounded: for ordering; charge with
     `provider.to_pkr(cost)`)."""
     offers = (
