@@ -230,16 +230,47 @@ class ProviderAdmin(AuditHistoryMixin, admin.ModelAdmin):
             self.message_user(request, result.summary())
 
 
+class SwitchActions:
+    """The "Enable selected" and "Disable selected" actions for the operator's `enabled` switch of services and
+    countries. Each row is saved on its own (not a bulk update), so the audit trail records who
+    switched what; the next API request already sees it (no catalogue cache)."""
+
+    actions = ("enable_selected", "disable_selected")
+
+    def _switch(self, request, queryset, on: bool) -> None:
+        changed = 0
+        for row in queryset.filter(enabled=not on):
+            row.enabled = on
+            row.save(update_fields=["enabled"])
+            self.log_change(request, row, [{"changed": {"fields": ["enabled"]}}])
+            changed += 1
+        what = "switched on: sold again from the next request" if on else "switched off: no longer listed or sold"
+        self.message_user(request, f"{changed} {self.model._meta.verbose_name_plural} {what}.", messages.SUCCESS)
+
+    @admin.action(description="Enable selected (sell them)", permissions=["change"])
+    def enable_selected(self, request, queryset):
+        self._switch(request, queryset, True)
+
+    @admin.action(description="Disable selected (stop selling them)", permissions=["change"])
+    def disable_selected(self, request, queryset):
+        self._switch(request, queryset, False)
+
+
 @admin.register(Country)
-class CountryAdmin(AuditHistoryMixin, admin.ModelAdmin):
-    list_display = ("id", "name", "name_ru", "visible", "retry", "rent", "multi_service")
-    list_filter = ("visible", "rent")
+class CountryAdmin(SwitchActions, AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ("id", "name", "name_ru", "enabled", "visible", "retry", "rent", "multi_service")
+    list_display_links = ("id", "name")
+    list_editable = ("enabled",)
+    list_filter = ("enabled", "visible", "rent")
     search_fields = ("=id", "name", "name_ru")
 
 
 @admin.register(Service)
-class ServiceAdmin(AuditHistoryMixin, admin.ModelAdmin):
-    list_display = ("id", "code", "name")
+class ServiceAdmin(SwitchActions, AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ("id", "code", "name", "enabled")
+    list_display_links = ("id", "code")
+    list_editable = ("enabled",)
+    list_filter = ("enabled",)
     search_fields = ("code", "name")
 
 

@@ -20,7 +20,12 @@ class Country(models.Model):
     name = models.CharField(max_length=200, help_text="English name")
     name_ru = models.CharField(max_length=200, blank=True)
     name_cn = models.CharField(max_length=200, blank=True)
-    visible = models.BooleanField(default=True)
+    visible = models.BooleanField(default=True, help_text="SMS-Activate's own flag, shown by getCountries")
+    enabled = models.BooleanField(
+        default=True,
+        help_text="Sold to customers. Off: left out of every listing and never bought (catalogue sync "
+        "keeps its offers fresh, so switching it back on sells again at once).",
+    )
     retry = models.BooleanField(default=True, help_text="another SMS can be requested")
     rent = models.BooleanField(default=False)
     multi_service = models.BooleanField(default=False)
@@ -38,6 +43,11 @@ class Service(models.Model):
 
     code = models.CharField(max_length=32, unique=True, help_text="SMS-Activate short code, e.g. tg")
     name = models.CharField(max_length=200)
+    enabled = models.BooleanField(
+        default=True,
+        help_text="Sold to customers. Off: left out of every listing and never bought (catalogue sync "
+        "keeps its offers fresh, so switching it back on sells again at once).",
+    )
 
     class Meta:
         ordering = ["code"]

@@ -1,10 +1,27 @@
 """Reads on providers and the catalogue, for the API layer, commands and admin."""
 
-from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
 
 from upstream.models import Country, Offer, Operator, Provider, RentOffer, Service
 
 _BIGINT_MAX = 2**63 - 1
+
+# What customers may buy and see: an offer whose service and country are both switched on
+# (Service.enabled, Country.enabled: the operator's switches). Catalogue sync ignores them and keeps
+# every offer fresh; everything that routes or lists filters through these (docs/admin-guide.md).
+SELLABLE = Q(service__enabled=True, country__enabled=True)
+# Rent offers: a full-number rental (no service) depends on its country only.
+RENT_SELLABLE = Q(country__enabled=True) & (Q(service__isnull=True) | Q(service__enabled=True))
+
+
+def sellable_offers() -> QuerySet[Offer]:
+    """Every offer of a switched-on service in a switched-on country, from enabled providers."""
+    return Offer.objects.filter(SELLABLE, provider__enabled=True)
+
+
+def sellable_rent_offers() -> QuerySet[RentOffer]:
+    """Every rent offer of a switched-on country (and service, if any), from enabled providers."""
+    return RentOffer.objects.filter(RENT_SELLABLE, provider__enabled=True)
 
 
 def _as_id(value: int | str | None) -> int | None:
@@ -21,11 +38,12 @@ def _as_id(value: int | str | None) -> int | None:
 
 def offers_for(*, service_id: int, country_id: int | None, provider_slot: int | None = None) -> QuerySet[Offer]:
     """Offers with stock for (service, country; None: any country) from enabled providers, cheapest in PKR first;
-    between equal PKR costs the higher provider priority, then the lower slot.
+    between equal PKR costs the higher provider priority, then the lower slot. Only a switched-on
+    service in switched-on countries (SELLABLE): routing of every order kind reads here.
     Each offer carries `cost_in_pkr` (cost x rate, unrounded: for ordering; charge with
     `provider.to_pkr(cost)`)."""
-    offers = Offer.objects.filter(service_id=service_id, stock__gt=0, provider__enabled=True).select_related(
-        "provider", "country", "service"
+    offers = (
+        sellable_offers().filter(service_id=service_id, stock__gt=0).select_related("provider", "country", "service")
     )
     if country_id is not None:
         offers = offers.filter(country_id=country_id)
@@ -55,8 +73,8 @@ def operators_listing(*, country_id: int, codes) -> dict[int, list[str]]:
 
 
 def operators_by_country(*, country_id: int | None = None) -> dict[int, list[str]]:
-    """{country id: its operators, sorted, over every enabled provider} (all countries, or one)."""
-    rows = Operator.objects.filter(provider__enabled=True)
+    """{country id: its operators, sorted, over every enabled provider} (all switched-on countries, or one)."""
+    rows = Operator.objects.filter(provider__enabled=True, country__enabled=True)
     if country_id is not None:
         rows = rows.filter(country_id=country_id)
     result: dict[int, set[str]] = {}
@@ -70,10 +88,12 @@ def rent_offers_for(
 ) -> QuerySet[RentOffer]:
     """Rent offers with stock for (country, service; None: the number for every service, hours) from
     enabled providers, ordered as `offers_for` (cheapest in PKR, higher priority, lower slot), each
-    with `cost_in_pkr`."""
-    offers = RentOffer.objects.filter(
-        country_id=country_id, hours=hours, stock__gt=0, provider__enabled=True
-    ).select_related("provider", "country", "service")
+    with `cost_in_pkr`. Only switched-on countries and services (RENT_SELLABLE), renewals included."""
+    offers = (
+        sellable_rent_offers()
+        .filter(country_id=country_id, hours=hours, stock__gt=0)
+        .select_related("provider", "country", "service")
+    )
     offers = offers.filter(service__isnull=True) if service_id is None else offers.filter(service_id=service_id)
     if provider_slot is not None:
         offers = offers.filter(provider__slot=provider_slot)
@@ -84,22 +104,29 @@ def rent_offers_for(
     ).order_by("cost_in_pkr", "-provider__priority", "provider__slot")
 
 
-def service_by_code_or_id(value: str) -> Service | None:
+def service_by_code_or_id(value: str, *, disabled: bool = False) -> Service | None:
     """`getNumber`'s `service`: an SMS-Activate short code (`tg`) or the numeric id as a string
-    (OTPGet sends the id from getServices; product decision P7). No code is all digits."""
+    (OTPGet sends the id from getServices; product decision P7). No code is all digits.
+    A switched-off service is None, as an unknown one (every customer-facing read of a service
+    goes through here); `disabled=True` finds it too (operators' commands)."""
     value = (value or "").strip()
     if not value:
         return None
+    services = Service.objects.all() if disabled else Service.objects.filter(enabled=True)
     service_id = _as_id(value)
     if service_id is not None:
-        return Service.objects.filter(pk=service_id).first()
-    return Service.objects.filter(code=value).first() or Service.objects.filter(code=value.lower()).first()
+        return services.filter(pk=service_id).first()
+    return services.filter(code=value).first() or services.filter(code=value.lower()).first()
 
 
-def country_get(id: int | str) -> Country | None:
-    """A country by its SMS-Activate number (int or digit string); None if unknown or malformed."""
+def country_get(id: int | str, *, disabled: bool = False) -> Country | None:
+    """A country by its SMS-Activate number (int or digit string); None if unknown or malformed,
+    or switched off (as unknown) unless `disabled=True` (operators' commands)."""
     country_id = _as_id(id)
-    return None if country_id is None else Country.objects.filter(pk=country_id).first()
+    if country_id is None:
+        return None
+    countries = Country.objects.all() if disabled else Country.objects.filter(enabled=True)
+    return countries.filter(pk=country_id).first()
 
 
 def provider_by_slot(slot: int | str) -> Provider | None:

@@ -3,7 +3,8 @@ getExtraActivation; docs/activations.md).
 
 Only the upstream that sold the number can give it again: its client forwards the upstream's own
 checkExtraActivation / getExtraActivation (`supports_extra_activation`; SMS-Activate's protocol).
-Where it cannot, or the parent got no SMS, the number is "not available" for another activation.
+Where it cannot, or the parent got no SMS, or its service or country is switched off (an
+operator's switch, docs/admin-guide.md), the number is "not available" for another activation.
 
 checkExtraActivation asks the upstream what the new activation costs; we answer our sell price
 of that cost (the customer's markup rules for the parent's provider, country and service).
@@ -68,6 +69,8 @@ def extra_offer(*, customer_id: int, activation_id: int) -> ExtraOffer:
     """What another activation on the number of the customer's activation `activation_id` costs.
     OrderNotFound, ExtraNotAvailable, ExtraImpossible, SimOffline, ProviderFailed."""
     parent = activation_for_customer(customer_id=customer_id, activation_id=activation_id)
+    if not (parent.service.enabled and parent.country.enabled):
+        raise ExtraNotAvailable()  # switched off: nothing more is sold for it, this number included
     client = client_for(parent.provider)
     if parent.sms_at is None or not parent.upstream_id or not client.supports_extra_activation:
         raise ExtraNotAvailable()

@@ -27,10 +27,13 @@ def _percent(part: int, whole: int) -> int:
 
 def top_countries_by_service(*, service_id: int) -> list[CountryShare]:
     """Every country where the service was bought in the last 30 days (every customer's
-    activations), the largest share first (then the better rate, then the lower country id)."""
+    activations), the largest share first (then the better rate, then the lower country id).
+    Switched-off countries are left out (not sold: not advertised)."""
     since = timezone.now() - STATS_WINDOW
     rows = list(
-        Activation.objects.filter(kind=OrderKind.ACTIVATION, service_id=service_id, created_at__gte=since)
+        Activation.objects.filter(
+            kind=OrderKind.ACTIVATION, service_id=service_id, created_at__gte=since, country__enabled=True
+        )
         .exclude(state__in=NOT_BOUGHT)
         .values("country_id")
         .annotate(bought=Count("id"), received=Count("id", filter=Q(sms_at__isnull=False)))

@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Q
+
 from reseller.models import CheapServer
 from reseller.orders.errors import NoCheapServers, NoCheapServices, ProviderFailed, UnknownCheapServer, UnknownCheapType
 from reseller.orders.routing import candidates_for
@@ -17,6 +19,10 @@ class CheapService:
     price: Decimal  # PKR, what buyNumber would charge now
 
 
+# A server customers see: enabled, in a switched-on country or for any country.
+_LIVE = Q(enabled=True) & (Q(country__isnull=True) | Q(country__enabled=True))
+
+
 def cheap_type(value: int | None) -> int | None:
     """A cheap `type` (1 or 2); None stays None (omitted). Anything else: UnknownCheapType."""
     if value is not None and value not in TYPES:
@@ -26,8 +32,8 @@ def cheap_type(value: int | None) -> int | None:
 
 def cheap_servers(*, type: int | None = None) -> dict[int, list[CheapServer]]:
     """The enabled servers by type (every type when `type` is None), each list by id.
-    NoCheapServers when there is none."""
-    servers = CheapServer.objects.filter(enabled=True).order_by("type", "id")
+    NoCheapServers when there is none. A server of a switched-off country is left out, as disabled."""
+    servers = CheapServer.objects.filter(_LIVE).order_by("type", "id")
     if cheap_type(type) is not None:
         servers = servers.filter(type=type)
     found: dict[int, list[CheapServer]] = {}
@@ -40,10 +46,10 @@ def cheap_servers(*, type: int | None = None) -> dict[int, list[CheapServer]]:
 
 def cheap_server(*, server_id: int | None, type: int | None) -> CheapServer:
     """The enabled server with this id. `type` None: the server's own type; another type
-    than the server's: UnknownCheapServer (as missing, unknown or disabled)."""
+    than the server's: UnknownCheapServer (as missing, unknown, disabled or in a switched-off country)."""
     cheap_type(type)
     server = (
-        CheapServer.objects.select_related("provider", "country").filter(pk=server_id, enabled=True).first()
+        CheapServer.objects.select_related("provider", "country").filter(_LIVE, pk=server_id).first()
         if server_id is not None
         else None
     )
@@ -53,7 +59,8 @@ def cheap_server(*, server_id: int | None, type: int | None) -> CheapServer:
 
 
 def _services(server: CheapServer) -> list[Service]:
-    return list(server.services.order_by("id"))
+    """The server's switched-on services (a switched-off one is not sold: NO_SERVICES)."""
+    return list(server.services.filter(enabled=True).order_by("id"))
 
 
 def cheap_service(server: CheapServer, *, service: Service | None) -> Service:

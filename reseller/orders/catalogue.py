@@ -1,14 +1,17 @@
 """Reads of what a customer can buy and at what price, for the wire layer's catalogue actions.
 
 Prices are always the customer's sell prices in PKR (markup applied), the cheapest enabled
-provider's unless a provider slot is named; counts are summed over providers.
+provider's unless a provider slot is named; counts are summed over providers. Only switched-on
+services and countries are listed (upstream.selectors.sellable_offers): a switched-off one is
+absent, as if no provider sold it.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.pricing import PriceBook
-from upstream.models import Country, Offer, Service
+from upstream.models import Country, Service
+from upstream.selectors import sellable_offers
 
 
 @dataclass
@@ -22,8 +25,8 @@ class Cell:
 def sell_price_table(
     *, customer_id: int, country_id=None, service_id=None, slot=None, in_stock=True
 ) -> dict[tuple[int, int], Cell]:
-    """{(country_id, service_id): Cell} from the enabled offers, one query + one for rules."""
-    offers = Offer.objects.filter(provider__enabled=True).select_related("provider")
+    """{(country_id, service_id): Cell} from the sellable offers, one query + one for rules."""
+    offers = sellable_offers().select_related("provider")
     if in_stock:
         offers = offers.filter(stock__gt=0)
     if country_id is not None:
@@ -55,27 +58,27 @@ def services_by_id(ids) -> dict[int, Service]:
 
 
 def all_countries() -> list[Country]:
-    return list(Country.objects.order_by("pk"))
+    """Every switched-on country (getCountries)."""
+    return list(Country.objects.filter(enabled=True).order_by("pk"))
 
 
 def countries_offered(*, slot: int | None = None) -> list[Country]:
-    """Countries with offers at enabled providers (at `slot` only, when given), by name."""
-    offers = Offer.objects.filter(provider__enabled=True)
+    """Countries with sellable offers at enabled providers (at `slot` only, when given), by name."""
+    offers = sellable_offers()
     if slot is not None:
         offers = offers.filter(provider__slot=slot)
     return list(Country.objects.filter(pk__in=offers.values("country_id")).order_by("name"))
 
 
 def country_ids_offered() -> set[int]:
-    """Every country with an offer at an enabled provider."""
-    return set(Offer.objects.filter(provider__enabled=True).values_list("country_id", flat=True).distinct().order_by())
+    """Every switched-on country with a sellable offer at an enabled provider."""
+    return set(sellable_offers().values_list("country_id", flat=True).distinct().order_by())
 
 
 def services_offered(*, country: Country | None = None) -> list[Service]:
-    """Every service by code; with `country`, those with offers there at enabled providers."""
-    services = Service.objects.order_by("code")
+    """Every switched-on service by code; with `country`, those with sellable offers there at
+    enabled providers."""
+    services = Service.objects.filter(enabled=True).order_by("code")
     if country is not None:
-        services = services.filter(
-            pk__in=Offer.objects.filter(country=country, provider__enabled=True).values("service_id")
-        )
+        services = services.filter(pk__in=sellable_offers().filter(country=country).values("service_id"))
     return list(services)

@@ -2,9 +2,11 @@
 
 A candidate is an offer (provider, service, country, cost) priced for the customer: cheapest
 sell price first, then the provider's recent success rate, priority and slot. Providers whose
-circuit is open are left out. The sell price is the markup rules' quote of the PKR cost, or a
-fixed price (cheap servers): then offers that cost us more than the fixed price are left out,
-so a fixed price never sells at a loss.
+circuit is open are left out, and so are switched-off services and countries (Service.enabled,
+Country.enabled: upstream.selectors.offers_for reads only sellable offers, so every order kind
+inherits it; a switched-off one has no candidate, whatever offers exist). The sell price is the
+markup rules' quote of the PKR cost, or a fixed price (cheap servers): then offers that cost us
+more than the fixed price are left out, so a fixed price never sells at a loss.
 """
 
 from dataclasses import dataclass

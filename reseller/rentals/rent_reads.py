@@ -6,14 +6,16 @@ from decimal import Decimal
 
 from reseller.models import Rental
 from reseller.rentals.purchase import renewal_candidates, rent_candidates
-from upstream.models import Country, RentOffer, Service
+from upstream.models import Country, Service
+from upstream.selectors import sellable_rent_offers
 
 FULL = "full"  # SMS-Activate's code for the number for every service
 
 
 def rent_periods(*, country_id: int | None = None) -> list[int]:
-    """The periods (hours) some enabled provider rents with stock, shortest first."""
-    rows = RentOffer.objects.filter(stock__gt=0, provider__enabled=True)
+    """The periods (hours) some enabled provider rents with stock, shortest first (switched-on
+    countries and services only)."""
+    rows = sellable_rent_offers().filter(stock__gt=0)
     if country_id is not None:
         rows = rows.filter(country_id=country_id)
     return sorted(set(rows.values_list("hours", flat=True)))
@@ -36,9 +38,7 @@ def rent_catalogue(*, customer_id: int, country: Country, hours: int) -> list[Re
     """One line per service rented in `country` for `hours` (the full number first), priced for
     this customer at the cheapest healthy provider."""
     service_ids = set(
-        RentOffer.objects.filter(country=country, hours=hours, stock__gt=0, provider__enabled=True).values_list(
-            "service_id", flat=True
-        )
+        sellable_rent_offers().filter(country=country, hours=hours, stock__gt=0).values_list("service_id", flat=True)
     )
     services: list[Service | None] = [None] if None in service_ids else []
     services += list(Service.objects.filter(pk__in=service_ids - {None}).order_by("code"))
@@ -64,7 +64,8 @@ def renewal_price(rental: Rental, hours: int) -> Decimal | None:
 
 
 def renewal_periods(rental: Rental) -> list[int]:
-    """The periods the rental's provider rents for its country and service."""
-    rows = RentOffer.objects.filter(provider_id=rental.provider_id, country_id=rental.country_id, stock__gt=0)
+    """The periods the rental's provider rents for its country and service (none once either is
+    switched off: a renewal is a sale)."""
+    rows = sellable_rent_offers().filter(provider_id=rental.provider_id, country_id=rental.country_id, stock__gt=0)
     rows = rows.filter(service__isnull=True) if rental.service_id is None else rows.filter(service_id=rental.service_id)
     return sorted(set(rows.values_list("hours", flat=True)))

@@ -4,6 +4,7 @@ actions on handler_api.php, which are two views of one rental)."""
 from reseller.models import Rental, RentalRenewal, RentalSms
 from reseller.orders.errors import OrderNotFound
 from upstream.models import RentOffer
+from upstream.selectors import RENT_SELLABLE
 
 
 def rentals_of(*, customer_id: int, live_only: bool = False) -> list[Rental]:
@@ -40,8 +41,10 @@ def rental_renewals(rental: Rental) -> list[RentalRenewal]:
 
 def full_rent_offers(*, provider_id: int, hours: tuple[int, ...], country_id: int | None = None) -> list[RentOffer]:
     """A provider's whole-number rent offers with stock for those periods (rental-handler.php
-    rents whole numbers only), by country and period."""
-    rows = RentOffer.objects.filter(provider_id=provider_id, service__isnull=True, hours__in=hours, stock__gt=0)
+    rents whole numbers only), by country and period; switched-on countries only."""
+    rows = RentOffer.objects.filter(
+        RENT_SELLABLE, provider_id=provider_id, service__isnull=True, hours__in=hours, stock__gt=0
+    )
     if country_id is not None:
         rows = rows.filter(country_id=country_id)
     return list(rows.select_related("country").order_by("country_id", "hours"))

@@ -86,7 +86,7 @@ def _provider(raw: str) -> Provider | None:
 def _services(raws: list[str]):
     found, unknown = [], []
     for raw in raws:
-        service = service_by_code_or_id(raw)
+        service = service_by_code_or_id(raw, disabled=True)
         if service is None:
             unknown.append(raw)
         elif service not in found:
@@ -102,7 +102,7 @@ def _country(raw: str):
     text = raw.strip()
     if text.lower() == ANY:
         return None
-    country = country_get(text)
+    country = country_get(text, disabled=True)
     if country is None:
         raise CommandError(
             f"unknown --country {raw!r}: an SMS-Activate country number (22 India, 66 Pakistan, ...) or 'any'"
@@ -116,7 +116,12 @@ def _stock_notes(provider, services, country, fixed) -> list[str]:
     notes = []
     if provider is not None and not provider.enabled:
         notes.append(f"note: provider slot {provider.slot} is disabled: nothing sells until it is enabled")
+    if country is not None and not country.enabled:
+        notes.append(f"note: country {country.pk} is switched off: nothing sells there until it is switched on")
     for service in services:
+        if not service.enabled:
+            notes.append(f"note: {service.code} is switched off: buyNumber answers NO_SERVICES for it")
+            continue
         offers = list(
             offers_for(
                 service_id=service.pk,

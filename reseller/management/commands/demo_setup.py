@@ -89,8 +89,8 @@ class Command(ActorCommand):
 
     def _cheap_servers(self) -> None:
         """The demo's cheap servers, once (an admin may change or delete them afterwards)."""
-        telegram, whatsapp = service_by_code_or_id("tg"), service_by_code_or_id("wa")
-        india, sandbox = country_get(22), Provider.objects.filter(slot=1, protocol="sandbox").first()
+        telegram, whatsapp = service_by_code_or_id("tg", disabled=True), service_by_code_or_id("wa", disabled=True)
+        india, sandbox = country_get(22, disabled=True), Provider.objects.filter(slot=1, protocol="sandbox").first()
         if telegram is None or whatsapp is None or india is None or sandbox is None:
             self.stdout.write("no sandbox catalogue in slot 1: no demo cheap servers")
             return

@@ -34,6 +34,7 @@ from upstream.providers.otpget_rental_wire import (
     RENTED_MESSAGE,
     TIME_FORMAT,
 )
+from upstream.selectors import country_get
 
 PAKISTAN = timezone(timedelta(hours=5))
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -88,8 +89,9 @@ def _hours(raw: str, server: int | None) -> int:
 
 
 def _country(code: str) -> Country | None:
+    """The country of an ISO-like code; None when unknown or switched off (as unknown)."""
     number = iso_countries().get(code.lower())
-    return Country.objects.filter(pk=number).first() if number is not None else None
+    return country_get(number) if number is not None else None
 
 
 def _codes() -> dict[int, str]:
