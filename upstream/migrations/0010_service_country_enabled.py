@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('upstream', '0008_provider_health_seen_and_errors'),
+        ('upstream', '0009_provider_balance_snapshot'),
     ]
 
     operations = [
