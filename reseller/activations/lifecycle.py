@@ -99,6 +99,8 @@ def activation_apply_upstream(*, activation: Activation, result: StatusResult) -
                     )
                 if moved:  # the customer's webhook, committed with the code (reseller/notify)
                     activation_sms_queued(activation=activation)
+            if moved and first:  # the number got its SMS (outside the code's transaction)
+                provider_record_sms(provider_id=activation.provider_id, received=True)
         elif activation.state in (State.CANCELLED, State.EXPIRED) and activation.upstream_pending == Pending.CANCEL:
             # A code arrived after we refunded the customer: the upstream bills us.
             with transaction.atomic():

@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from reseller.models import Activation, PurchaseAttempt
 from reseller.orders.attempts import attempts_of
-from tests.reseller.conftest import balance_of, deliver_sms
+from tests.reseller.conftest import age, balance_of, deliver_sms
 from tests.reseller.test_flows import buy
 from upstream.models import Provider, SandboxActivation, ServiceMapping
 from upstream.services import catalogue_sync, provider_add
@@ -155,3 +155,21 @@ def test_slot_1_refusing_the_price_falls_over_to_slot_2(api, two):
         (2, "bought"),
     ]
     assert balance_of(customer) == Decimal("880.00")
+
+
+def test_the_sms_rate_counts_numbers_that_got_their_sms_too(sandbox, api, customer_with_key):
+    """Both outcomes feed the SMS rate: a number that got its SMS, and one that ended without."""
+    from upstream.health import health_text
+
+    _, key = customer_with_key(balance="500.00")
+    got = Activation.objects.get(pk=int(api(key, "getNumber", service="tg", country="0").split(":")[1]))
+    deliver_sms(got)
+    sandbox.refresh_from_db()
+    assert (sandbox.sms_outcomes_seen, sandbox.sms_rate) == (1, 1.0)
+    assert health_text(sandbox).endswith("SMS 100%")
+
+    missed = Activation.objects.get(pk=int(api(key, "getNumber", service="tg", country="0").split(":")[1]))
+    age(missed, 180)  # past the early-cancel window
+    assert api(key, "setStatus", id=str(missed.pk), status="8") == "ACCESS_CANCEL"
+    sandbox.refresh_from_db()
+    assert sandbox.sms_outcomes_seen == 2 and abs(sandbox.sms_rate - 0.9) < 1e-9
