@@ -203,8 +203,9 @@ class ProviderAdmin(AuditHistoryMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
         if not self.has_change_permission(request, obj) and not (obj is None and self.has_add_permission(request)):
-            # View-only pages render every field as text: the key must not be one of them.
-            fields = [name for name in fields if name != "api_key"]
+            # View-only pages render every field as text: neither the key nor the webhook URL (which
+            # holds its secret, and would be created by showing it) may be one of them.
+            fields = [name for name in fields if name not in ("api_key", "webhook_url")]
         return fields
 
     @admin.display(description="offers")

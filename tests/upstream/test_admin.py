@@ -88,6 +88,9 @@ def test_view_only_staff_never_sees_the_key(client, provider):
     page = client.get(reverse("admin:upstream_provider_change", args=[provider.pk]))
     assert page.status_code == 200 and b"sandbox.example" in page.content
     assert KEY.encode() not in page.content and b"api_key" not in page.content
+    # Nor the webhook URL's secret, and viewing creates none.
+    provider.refresh_from_db()
+    assert provider.webhook_secret == "" and b"/upstream/webhook/" not in page.content
 
 
 def test_empty_key_keeps_the_old_one_and_a_new_key_replaces_it(admin_client, provider):
