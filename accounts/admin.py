@@ -111,7 +111,7 @@ class CustomerAdmin(AuditHistoryMixin, UserAdmin):
             key = customer_rotate_key(customer=obj, actor=request.user, reason="first key")
             messages.warning(request, f"API key of {obj.username} (shown once, copy it now): {key}")
 
-    @admin.action(description="Block selected customers (asks for a reason)")
+    @admin.action(description="Block selected customers (asks for a reason)", permissions=["change"])
     def block_customers(self, request, queryset):
         def apply(data):
             n = sum(customer_block(customer=c, reason=data["reason"], actor=request.user) for c in queryset)
@@ -129,7 +129,7 @@ class CustomerAdmin(AuditHistoryMixin, UserAdmin):
             intro="Blocked customers get ACCOUNT_BLOCKED on every call and cannot spend.",
         )
 
-    @admin.action(description="Unblock selected customers (asks for a reason)")
+    @admin.action(description="Unblock selected customers (asks for a reason)", permissions=["change"])
     def unblock_customers(self, request, queryset):
         def apply(data):
             n = sum(customer_unblock(customer=c, reason=data["reason"], actor=request.user) for c in queryset)
@@ -147,7 +147,7 @@ class CustomerAdmin(AuditHistoryMixin, UserAdmin):
             intro="Unblocked customers can use the API and spend again. The reason is kept in their audit events.",
         )
 
-    @admin.action(description="Rotate API keys of selected customers (new keys shown once)")
+    @admin.action(description="Rotate API keys of selected customers (new keys shown once)", permissions=["change"])
     def rotate_keys(self, request, queryset):
         for customer in queryset:
             try:
@@ -218,7 +218,7 @@ class ObjectFilter(admin.SimpleListFilter):
         if not self.value():
             return queryset
         content_type, _, pk = self.value().partition(":")
-        if not content_type.isdigit():
+        if not (content_type.isascii() and content_type.isdecimal() and len(content_type) <= 10):
             return queryset.none()
         return queryset.filter(content_type_id=int(content_type), object_pk=pk)
 

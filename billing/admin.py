@@ -21,6 +21,8 @@ class CreditForm(forms.Form):
     kind = forms.ChoiceField(choices=KIND_CHOICES)
     amount = forms.CharField(help_text="PKR with at most two decimals; a correction may be negative")
     reason = forms.CharField(max_length=500, help_text="stored on the transfer")
+    # Made when the form is shown: sending the same form twice books once (the ledger's idempotency).
+    key = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
 
 
 @admin.register(LedgerAccount)
@@ -43,7 +45,7 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
-    @admin.action(description="Top up or correct the selected wallet")
+    @admin.action(description="Top up or correct the selected wallet", permissions=["change"])
     def credit_wallet(self, request, queryset):
         wallets = list(queryset.filter(kind=LedgerAccount.Kind.WALLET))
         if len(wallets) != 1:
@@ -52,7 +54,7 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
 
         def apply(data):
             wallet = wallets[0]
-            key = f"admin:{data['kind']}:{uuid.uuid4()}"
+            key = f"admin:credit:{wallet.pk}:{data['key']}"
             try:
                 if data["kind"] == "topup":
                     outcome = wallet_topup(

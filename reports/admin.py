@@ -2,8 +2,11 @@
 `admin:reports_report`, for staff with `reports.view_reports` (superusers too). The `Report`
 proxy model gives it its entry in the admin index; nothing can be added, changed or deleted."""
 
+import logging
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -15,6 +18,8 @@ from reports.models import Report
 
 PERMISSION = "reports.view_reports"
 CHARTED = ("revenue", "upstream_cost", "margin", "losses", "refunds")
+
+log = logging.getLogger(__name__)
 
 
 def can_view_reports(user) -> bool:
@@ -73,6 +78,12 @@ class ReportAdmin(admin.ModelAdmin):
                 )
             except ReportError as exc:
                 error = str(exc)
+            except OperationalError:  # e.g. a long range from the ledger past DB_STATEMENT_TIMEOUT_MS
+                log.warning("report refused by the database", exc_info=True)
+                error = (
+                    "the database took too long for this report; a long range reads the daily rollup: "
+                    "run report_rollup (or wait for the rollup task), then ask again"
+                )
         if result is not None and request.GET.get("format") == "csv":
             response = HttpResponse(csv_text(result), content_type="text/csv; charset=utf-8")
             name = f"report-{result.by}-{result.date_from}-{result.date_to}.csv"

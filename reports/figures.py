@@ -65,6 +65,15 @@ SUMMED = (
 )
 DIMENSIONS = ("day", "kind", "service_id", "email_service_id", "country_id", "provider_id", "customer_id")
 
+MAX_PERIOD_ROWS = 10_000  # ~27 years by day: longer is a typo (0001..9998 by day would be millions of rows)
+_PERIOD_DAYS = {"day": 1, "week": 7, "month": 28}
+
+
+def too_many_periods(date_from: date, date_to: date, by: str) -> bool:
+    """A period grouping (day, week, month) of the range would list more than MAX_PERIOD_ROWS rows."""
+    return by in _PERIOD_DAYS and (date_to - date_from).days // _PERIOD_DAYS[by] >= MAX_PERIOD_ROWS
+
+
 RESIZED = "resized to %"  # billing.services.hold_resize's release reason: not a refund, the order goes on
 
 
@@ -280,6 +289,10 @@ def _check(date_from, date_to, by, kind, filters, source) -> dict:
         raise ReportError("date_from and date_to must be dates")
     if date_from > date_to:
         raise ReportError(f"--from {date_from} is after --to {date_to}")
+    if date_to >= date.max:
+        raise ReportError(f"--to must be before {date.max}")
+    if too_many_periods(date_from, date_to, by):
+        raise ReportError(f"a report by {by} lists at most {MAX_PERIOD_ROWS} {by}s: group by a longer period")
     if by not in GROUPINGS:
         raise ReportError(f"unknown grouping {by!r}: use one of {', '.join(GROUPINGS)}")
     if kind not in (None, "", *KINDS):
@@ -294,7 +307,7 @@ def _check(date_from, date_to, by, kind, filters, source) -> dict:
             continue
         text = str(value)
         digits = text.removeprefix("email:") if name == "service" else text
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdecimal()) or len(digits) > 18:
             raise ReportError(f"{name} must be an id, got {text!r}")
         clean[name] = text if text.startswith("email:") else int(text)
     return clean

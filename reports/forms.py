@@ -1,17 +1,28 @@
 """The report page's form: the range, the grouping, the order kind and the filters."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.utils import timezone
 
 from accounts.models import Customer
-from reports.figures import GROUPINGS, KINDS, tz
+from reports.figures import GROUPINGS, KINDS, MAX_PERIOD_ROWS, too_many_periods, tz
 from upstream.models import Country, EmailService, Provider, Service
 
 
 def _today():
     return timezone.now().astimezone(tz()).date()
+
+
+def check_range(data) -> None:
+    """The range a page may ask for: ending before the calendar's last day; at most MAX_PERIOD_ROWS
+    rows of days, weeks or months."""
+    start, end = data.get("date_from"), data.get("date_to")
+    if end and end >= date.max:
+        raise forms.ValidationError(f"the range must end before {date.max}")
+    by = data.get("by")
+    if start and end and by and too_many_periods(start, end, by):
+        raise forms.ValidationError(f"by {by} lists at most {MAX_PERIOD_ROWS} rows: group by a longer period")
 
 
 class ReportForm(forms.Form):
@@ -47,7 +58,8 @@ class ReportForm(forms.Form):
         value = self.cleaned_data["customer"].strip()
         if not value:
             return ""
-        found = Customer.objects.filter(pk=int(value)) if value.isdigit() else Customer.objects.filter(username=value)
+        numeric = value.isascii() and value.isdecimal() and len(value) <= 18
+        found = Customer.objects.filter(pk=int(value)) if numeric else Customer.objects.filter(username=value)
         pk = found.values_list("pk", flat=True).first()
         if pk is None:
             raise forms.ValidationError(f"no customer {value!r}")
@@ -57,6 +69,7 @@ class ReportForm(forms.Form):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise forms.ValidationError("'from' is after 'to'")
+        check_range(data)
         return data
 
     def filters(self) -> dict:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from reports.dashboard import sees_money
 from reports.figures import tz
+from reports.forms import check_range
 from reports.models import Reconciliation
 from reports.reconcile import reconcile, tolerance
 from upstream.models import Provider
@@ -41,6 +42,7 @@ class ReconcileForm(forms.Form):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise forms.ValidationError("the range ends before it starts")
+        check_range(data)
         return data
 
 

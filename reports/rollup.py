@@ -20,6 +20,8 @@ from billing.models import Hold, Transfer
 from reports.figures import DIMENSIONS, SUMMED, facts_params, facts_sql, roomy, tz
 from reports.models import DailyFigure, RollupDay
 
+ROLLUP_LOCK = 0x52_4F_4C_4C  # "ROLL": the advisory-lock class of the rollup's days
+
 
 def today() -> date:
     return timezone.now().astimezone(tz()).date()
@@ -32,6 +34,12 @@ def rollup_days(days: Iterable[date]) -> int:
     count = 0
     for day in sorted(set(days)):
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # One run per day at a time (the beat task, a redelivery, `report_rollup`): a second
+                # run's DELETE would not see the first one's new rows and the day would count twice.
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK, day.toordinal()])
+            # (SQLite, the embedded run, serialises writers anyway.)
             # The highest transfer id first: a transfer committed after it is past it, and the
             # next run's `rollup_recent` recomputes its day.
             max_id = Transfer.objects.aggregate(m=Max("id"))["m"] or 0
@@ -67,15 +75,14 @@ def rollup_range(date_from: date | None = None, date_to: date | None = None) -> 
 
 
 def touched_days() -> set[date]:
-    """The days of transfers inserted since the last run (ids past every recorded max)."""
+    """The days of transfers inserted since the last run (ids past every recorded max), whatever
+    their day (the recent days are recomputed anyway: the union is a set)."""
     seen = RollupDay.objects.aggregate(m=Max("max_transfer_id"))["m"]
     if seen is None:
         return set()
-    recent_from = today() - timedelta(days=settings.REPORTS_ROLLUP_RECENT_DAYS)
     return set(
         Transfer.objects.filter(id__gt=seen)
         .annotate(d=TruncDate("created_at", tzinfo=tz()))
-        .filter(d__lt=recent_from)
         .order_by()
         .values_list("d", flat=True)
         .distinct()

@@ -144,7 +144,13 @@ class RentalAdmin(ReadOnlyAdmin):
     inlines = (RentalSmsInline, RentalRenewalInline)
     actions = ("end_rentals",)
 
-    @admin.action(description="End selected rentals (with a reason; refunded only as the rules allow)")
+    def has_end_permission(self, request):
+        """The list is read-only for everyone; ending rentals needs the change permission of rentals."""
+        return request.user.has_perm("reseller.change_rental")
+
+    @admin.action(
+        description="End selected rentals (with a reason; refunded only as the rules allow)", permissions=["end"]
+    )
     def end_rentals(self, request, queryset):
         from reseller.rentals.admin_actions import rental_end_by_admin
 

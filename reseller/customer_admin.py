@@ -12,9 +12,11 @@ import uuid
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -265,7 +267,9 @@ class CustomerPageAdmin(CustomerAdmin):
     def money_view(self, request, object_id):
         if not request.user.has_perm(MONEY_PERMISSION):
             raise PermissionDenied
-        customer = get_object_or_404(self.get_queryset(request), pk=object_id)
+        customer = self.get_object(request, unquote(object_id))  # None for a bad or unknown id
+        if customer is None:
+            raise Http404("no such customer")
         change_url = reverse("admin:accounts_customer_change", args=[customer.pk])
         form = MoneyForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
@@ -291,7 +295,8 @@ class CustomerPageAdmin(CustomerAdmin):
     def _book(self, request, customer: Customer, data) -> bool:
         from billing.selectors import wallet_of
 
-        key = f"admin:{data['kind']}:{customer.pk}:{data['key']}"
+        # Not the kind in the key: the same form re-sent with the kind switched conflicts, never books twice.
+        key = f"admin:money:{customer.pk}:{data['key']}"
         try:
             wallet = wallet_of(customer)
             if data["kind"] == "topup":

@@ -63,6 +63,17 @@ class CustomerWebhookInline(admin.StackedInline):
     max_num = 1
     verbose_name = verbose_name_plural = "webhook (SMS POSTed to the customer, docs/webhooks.md)"
 
+    def get_fields(self, request, obj=None):
+        return without_secret(self, request, obj, super().get_fields(request, obj))
+
+
+def without_secret(modeladmin, request, obj, fields):
+    """The signing secret only for those who may change the webhook: with it anyone could sign
+    (forge) deliveries to the customer, so view-only staff (operators) never see it."""
+    if modeladmin.has_change_permission(request, obj):
+        return fields
+    return [name for name in fields if name != "secret"]
+
 
 CustomerAdmin.inlines = (*CustomerAdmin.inlines, CustomerWebhookInline)
 
@@ -79,7 +90,12 @@ class CustomerWebhookAdmin(admin.ModelAdmin):
     fields = ("customer", "url", "allow_private", "secret", "created_at", "updated_at")
     actions = ("rotate_secrets",)
 
-    @admin.action(description="Rotate the signing secret of the selected webhooks (tell the customers)")
+    def get_fields(self, request, obj=None):
+        return without_secret(self, request, obj, super().get_fields(request, obj))
+
+    @admin.action(
+        description="Rotate the signing secret of the selected webhooks (tell the customers)", permissions=["change"]
+    )
     def rotate_secrets(self, request, queryset):
         for hook in queryset:
             CustomerWebhook.objects.filter(pk=hook.pk).update(secret=new_webhook_secret())
@@ -107,7 +123,11 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     actions = ("retry",)
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
-    @admin.action(description="Retry the selected deliveries (8 new tries, to the URL set now)")
+    def has_retry_permission(self, request):
+        """The list is read-only for everyone; retrying needs the change permission of deliveries."""
+        return request.user.has_perm("reseller.change_webhookdelivery")
+
+    @admin.action(description="Retry the selected deliveries (8 new tries, to the URL set now)", permissions=["retry"])
     def retry(self, request, queryset):
         n = sum(webhook_retry(delivery=d) for d in queryset)
         self.message_user(request, f"{n} delivery(ies) queued again (delivered ones are left alone)")

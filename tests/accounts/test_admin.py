@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -109,9 +111,9 @@ def test_credit_wallet_action(admin_client, customer_with_key):
     wallet = wallet_of(customer)
     url = reverse("admin:billing_ledgeraccount_changelist")
     data = {"action": "credit_wallet", "_selected_action": [wallet.pk], "apply": "1"}
-    admin_client.post(url, {**data, "kind": "topup", "amount": "90", "reason": "bank ref 1"})
-    admin_client.post(url, {**data, "kind": "adjustment", "amount": "-5.50", "reason": "fee"})
-    admin_client.post(url, {**data, "kind": "adjustment", "amount": "1.001", "reason": "bad"})
+    admin_client.post(url, {**data, "kind": "topup", "amount": "90", "reason": "bank ref 1", "key": uuid.uuid4().hex})
+    admin_client.post(url, {**data, "kind": "adjustment", "amount": "-5.50", "reason": "fee", "key": uuid.uuid4().hex})
+    admin_client.post(url, {**data, "kind": "adjustment", "amount": "1.001", "reason": "bad", "key": uuid.uuid4().hex})
     wallet.refresh_from_db()
     assert wallet.balance == pytest.approx(94.5)
     assert Transfer.objects.filter(actor__username="root").count() == 2

@@ -144,7 +144,7 @@ def test_admin_top_up_refuses_out_of_range_with_a_message(admin_client, customer
     customer, _ = customer_with_key(balance=TOP)
     wallet = wallet_of(customer)
     url = reverse("admin:billing_ledgeraccount_changelist")
-    data = {"action": "credit_wallet", "_selected_action": [wallet.pk], "apply": "1", "reason": "r"}
+    data = {"action": "credit_wallet", "_selected_action": [wallet.pk], "apply": "1", "reason": "r", "key": "c" * 32}
     response = admin_client.post(url, {**data, "kind": kind, "amount": amount}, follow=True)
     assert response.status_code == 200
     shown = [str(m) for m in response.context["messages"]]
