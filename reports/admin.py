@@ -5,25 +5,19 @@ proxy model gives it its entry in the admin index; nothing can be added, changed
 import logging
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.db import OperationalError
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
 
 from reports.export import cell, csv_rows, csv_text
 from reports.figures import MEASURES, ReportError, report
 from reports.forms import ReportForm
 from reports.models import Report
+from reports.pages import ReportPageAdmin
 
-PERMISSION = "reports.view_reports"
 CHARTED = ("revenue", "upstream_cost", "margin", "losses", "refunds")
 
 log = logging.getLogger(__name__)
-
-
-def can_view_reports(user) -> bool:
-    return user.is_active and user.is_staff and user.has_perm(PERMISSION)
 
 
 def chart_data(result) -> dict:
@@ -39,32 +33,10 @@ def chart_data(result) -> dict:
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request):
-        return can_view_reports(request.user)
+class ReportAdmin(ReportPageAdmin):
+    url_name = "reports_report"
 
-    def has_view_permission(self, request, obj=None):
-        return can_view_reports(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.report_view)
-        return [
-            path("", view, name="reports_report"),
-            path("", view, name="reports_report_changelist"),  # the admin index links here
-        ]
-
-    def report_view(self, request):
-        if not can_view_reports(request.user):
-            raise PermissionDenied
+    def page(self, request):
         form = ReportForm(request.GET if "date_from" in request.GET else ReportForm.initial_data())
         result, error = None, ""
         if form.is_valid():

@@ -15,22 +15,18 @@ from django.db.models import Count
 from django.utils import timezone
 
 from reports.figures import Row, period_totals, tz
+from reports.pages import can_view_reports
 from reports.reconcile import reconcile
 from reseller.models import Activation, EmailOrder, OrderKind, PurchaseAttempt, Rental
 from upstream.health import circuit_state, health_text, low_balance, sync_problem
 from upstream.models import Provider
 
-PERMISSION = "reports.view_reports"
 RECENT = 8  # rows per list of recent failures
 FAILED_ATTEMPTS = (
     PurchaseAttempt.Outcome.ERROR,
     PurchaseAttempt.Outcome.UNAVAILABLE,
     PurchaseAttempt.Outcome.UNKNOWN,
 )
-
-
-def sees_money(user) -> bool:
-    return user.is_active and user.is_staff and user.has_perm(PERMISSION)
 
 
 @dataclass(frozen=True)
@@ -103,8 +99,8 @@ def _failures(provider_names: dict[int, str]) -> tuple[list[Failure], list]:
 
 
 def dashboard(user) -> dict:
-    """The dashboard's context: money figures only for `sees_money(user)`."""
-    money = sees_money(user)
+    """The dashboard's context: money figures only for `can_view_reports(user)`."""
+    money = can_view_reports(user)
     now = timezone.now()
     today = now.astimezone(tz()).date()
     data: dict = {"money": money, "now": now}

@@ -7,15 +7,13 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils import timezone
 
-from reports.dashboard import sees_money
 from reports.figures import tz
 from reports.forms import check_range
 from reports.models import Reconciliation
+from reports.pages import ReportPageAdmin
 from reports.reconcile import reconcile, tolerance
 from upstream.models import Provider
 
@@ -47,32 +45,10 @@ class ReconcileForm(forms.Form):
 
 
 @admin.register(Reconciliation)
-class ReconciliationAdmin(admin.ModelAdmin):
-    def has_module_permission(self, request):
-        return sees_money(request.user)
+class ReconciliationAdmin(ReportPageAdmin):
+    url_name = "reports_reconciliation"
 
-    def has_view_permission(self, request, obj=None):
-        return sees_money(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_urls(self):
-        view = self.admin_site.admin_view(self.reconcile_view)
-        return [
-            path("", view, name="reports_reconciliation"),
-            path("", view, name="reports_reconciliation_changelist"),  # the admin index links here
-        ]
-
-    def reconcile_view(self, request):
-        if not sees_money(request.user):
-            raise PermissionDenied
+    def page(self, request):
         form = ReconcileForm(request.GET if "date_from" in request.GET else ReconcileForm.initial_data())
         results = []
         if form.is_valid():
