@@ -25,6 +25,7 @@ from tests.browser.helpers import (
     wait_css,
     wait_page,
     wait_text,
+    wait_url,
 )
 from tests.factories import CustomerFactory
 from upstream.models import SandboxActivation, Service
@@ -97,7 +98,7 @@ def test_switching_a_service_off_is_seen_by_the_next_getnumber(browser, admin_lo
     assert box.is_selected()
     box.click()
     browser.find_element(By.CSS_SELECTOR, 'input[name="_save"]').click()
-    wait_page(browser)
+    wait_url(browser, reverse("admin:upstream_service_changelist"))  # saved: back on the list
     tg.refresh_from_db()
     assert not tg.enabled
     assert api(browser.base_url, api_key=key, action="getNumber", service="tg", country="22") == "BAD_SERVICE"
@@ -105,7 +106,9 @@ def test_switching_a_service_off_is_seen_by_the_next_getnumber(browser, admin_lo
     open_admin(browser, "admin:upstream_service_change", tg.pk)
     wait_css(browser, "#id_enabled").click()
     browser.find_element(By.CSS_SELECTOR, 'input[name="_save"]').click()
-    wait_page(browser)
+    wait_url(browser, reverse("admin:upstream_service_changelist"))
+    tg.refresh_from_db()
+    assert tg.enabled
     assert api(browser.base_url, api_key=key, action="getNumber", service="tg", country="22").startswith(
         "ACCESS_NUMBER:"
     )
