@@ -113,38 +113,41 @@ class CustomerAdmin(AuditHistoryMixin, UserAdmin):
 
     @admin.action(description="Block selected customers (asks for a reason)", permissions=["change"])
     def block_customers(self, request, queryset):
-        def apply(data):
-            n = sum(customer_block(customer=c, reason=data["reason"], actor=request.user) for c in queryset)
-            self.message_user(request, f"blocked {n} customer(s)")
-
-        return action_with_form(
-            self,
+        return self._with_reason(
             request,
             queryset,
-            form_class=ReasonForm,
-            action="block_customers",
-            title="Block customers",
-            submit_label="Block",
-            apply=apply,
+            customer_block,
+            verb="block",
             intro="Blocked customers get ACCOUNT_BLOCKED on every call and cannot spend.",
         )
 
     @admin.action(description="Unblock selected customers (asks for a reason)", permissions=["change"])
     def unblock_customers(self, request, queryset):
+        return self._with_reason(
+            request,
+            queryset,
+            customer_unblock,
+            verb="unblock",
+            intro="Unblocked customers can use the API and spend again. The reason is kept in their audit events.",
+        )
+
+    def _with_reason(self, request, queryset, service, *, verb: str, intro: str):
+        """Block or unblock (`service`) the selected customers, for the reason the form asks for."""
+
         def apply(data):
-            n = sum(customer_unblock(customer=c, reason=data["reason"], actor=request.user) for c in queryset)
-            self.message_user(request, f"unblocked {n} customer(s)")
+            n = sum(service(customer=c, reason=data["reason"], actor=request.user) for c in queryset)
+            self.message_user(request, f"{verb}ed {n} customer(s)")
 
         return action_with_form(
             self,
             request,
             queryset,
             form_class=ReasonForm,
-            action="unblock_customers",
-            title="Unblock customers",
-            submit_label="Unblock",
+            action=f"{verb}_customers",
+            title=f"{verb.capitalize()} customers",
+            submit_label=verb.capitalize(),
             apply=apply,
-            intro="Unblocked customers can use the API and spend again. The reason is kept in their audit events.",
+            intro=intro,
         )
 
     @admin.action(description="Rotate API keys of selected customers (new keys shown once)", permissions=["change"])

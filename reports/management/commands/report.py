@@ -2,23 +2,13 @@
 [--kind K] [--format table|csv] [--service ID] [--country ID] [--provider ID] [--customer ID|NAME]`:
 the figures of the admin's report page, for scripts (docs/reports.md)."""
 
-from datetime import date
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db import OperationalError
 
 from accounts.models import Customer
+from reports.cli import option_day
 from reports.export import csv_text, table_text
 from reports.figures import FILTERS, GROUPINGS, KINDS, SOURCES, ReportError, report
-
-
-def _day(name: str, value: str | None) -> date:
-    if not value:
-        raise CommandError(f"--{name} is required (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--{name} {value!r} is not a date: use YYYY-MM-DD") from None
 
 
 class Command(BaseCommand):
@@ -36,7 +26,7 @@ class Command(BaseCommand):
             parser.add_argument(f"--{name}", help=f"only this {name} (id{', or username' * (name == 'customer')})")
 
     def handle(self, *args, date_from, date_to, by, kind, fmt, source, **options):
-        first, last = _day("from", date_from), _day("to", date_to)
+        first, last = option_day("from", date_from, required=True), option_day("to", date_to, required=True)
         if not by:
             raise CommandError(f"--by is required: {'|'.join(GROUPINGS)}")
         if fmt not in ("table", "csv"):

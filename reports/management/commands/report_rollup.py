@@ -2,20 +2,11 @@
 from the ledger (default: every day from the first posting to today). Idempotent."""
 
 import time
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from reports.cli import option_day
 from reports.rollup import rollup_range
-
-
-def _day(name: str, value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--{name} {value!r} is not a date: use YYYY-MM-DD") from None
 
 
 class Command(BaseCommand):
@@ -26,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="default: today")
 
     def handle(self, *args, date_from, date_to, **options):
-        first, last = _day("from", date_from), _day("to", date_to)
+        first, last = option_day("from", date_from, required=False), option_day("to", date_to, required=False)
         if first and last and first > last:
             raise CommandError(f"--from {first} is after --to {last}")
         started = time.monotonic()
