@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.browser.helpers import wait_css, wait_page
+from tests.browser.helpers import click_and_load, wait_css
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOT_DIR = Path(settings.BASE_DIR) / "docs" / "img"
@@ -138,8 +138,7 @@ def admin_login(browser, django_user_model):
         browser.get(f"{browser.base_url}/admin/login/?next=/admin/")
         wait_css(browser, "#id_username").send_keys(user.get_username())
         browser.find_element("css selector", "#id_password").send_keys(password)
-        browser.find_element("css selector", "#login-form [type=submit]").click()
-        wait_page(browser)
+        click_and_load(browser, "#login-form [type=submit]")
         wait_css(browser, "#user-tools")  # the header of a signed-in admin page
         return user
 

@@ -51,6 +51,18 @@ def wait_page(driver: WebDriver, timeout: float = TIMEOUT) -> None:
     wait(driver, lambda d: d.execute_script("return document.readyState") == "complete", timeout, "page never loaded")
 
 
+def click_and_load(driver: WebDriver, target: WebElement | str, timeout: float = TIMEOUT) -> None:
+    """Click `target` (an element or a CSS selector) that navigates, and wait for the new page: the old
+    document must go stale first (readyState alone is already "complete" on the page being left, and
+    a URL check passes early when the page left and the one reached share a prefix, as an admin
+    change page and its changelist do)."""
+    element = driver.find_element(By.CSS_SELECTOR, target) if isinstance(target, str) else target
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    wait(driver, EC.staleness_of(old), timeout, "the click never left the page")
+    wait_page(driver, timeout)
+
+
 def open_admin(driver: WebDriver, viewname: str, *args, query: str = "") -> str:
     """Open an admin page by its URL name on the live server, e.g.
     open_admin(browser, "admin:accounts_customer_changelist", query="?is_blocked__exact=1"); returns the URL."""
@@ -87,8 +99,7 @@ def admin_run_action(driver: WebDriver, action: str, pks) -> None:
             box.click()
     wait_text(driver, ".action-counter", f"{len(pks)} of")
     Select(driver.find_element(By.CSS_SELECTOR, 'select[name="action"]')).select_by_value(action)
-    driver.find_element(By.CSS_SELECTOR, 'button[name="index"]').click()
-    wait_page(driver)
+    click_and_load(driver, 'button[name="index"]')
 
 
 def click_and_download(

@@ -8,7 +8,16 @@ from selenium.webdriver.common.by import By
 
 from accounts.models import AuditEvent
 from reseller.models import Activation
-from tests.browser.helpers import admin_run_action, api, messages, open_admin, wait_css, wait_page, wait_text, wait_url
+from tests.browser.helpers import (
+    admin_run_action,
+    api,
+    click_and_load,
+    messages,
+    open_admin,
+    wait_css,
+    wait_text,
+    wait_url,
+)
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,8 +47,7 @@ def test_a_wrong_password_stays_on_the_login_page(browser, django_user_model):
     browser.get(f"{browser.base_url}/admin/login/?next=/admin/")
     wait_css(browser, "#id_username").send_keys("root")
     browser.find_element(By.ID, "id_password").send_keys("wrong-password")
-    browser.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
-    wait_page(browser)
+    click_and_load(browser, "#login-form [type=submit]")
     assert "/admin/login/" in browser.current_url
     assert "correct username and password" in wait_css(browser, ".errornote").text
     assert not browser.find_elements(By.ID, "user-tools")
@@ -58,8 +66,7 @@ def test_block_a_customer_with_a_reason(browser, admin_login):
     assert "Block customers" in wait_css(browser, "#content h1").text
     assert [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#content ul li")] == ["shop-7"]
     browser.find_element(By.ID, "id_reason").send_keys("chargeback on card ending 4242")
-    browser.find_element(By.CSS_SELECTOR, '#content form input[type=submit][value="Block"]').click()
-    wait_page(browser)
+    click_and_load(browser, '#content form input[type=submit][value="Block"]')
     assert messages(browser) == ["Blocked 1 customer(s)"]
     assert wait_url(browser, reverse("admin:accounts_customer_changelist"))
 

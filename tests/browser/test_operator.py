@@ -6,6 +6,7 @@ an operator account that reads everything and changes nothing. Writes the docs' 
 import csv
 import io
 from datetime import timedelta
+from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth.models import Group
@@ -20,12 +21,12 @@ from reseller.models import Activation
 from tests.browser.helpers import (
     api,
     click_and_download,
+    click_and_load,
     open_admin,
     wait_canvas_drawn,
     wait_css,
     wait_page,
     wait_text,
-    wait_url,
 )
 from tests.factories import CustomerFactory
 from upstream.models import SandboxActivation, Service
@@ -71,8 +72,7 @@ def test_dashboard_report_chart_and_csv(browser, admin_login, sandbox, screensho
     # A report by service for the last days: the table, the chart drawn, the CSV equal to the page.
     open_admin(browser, "admin:reports_report")
     Select(wait_css(browser, "#id_by")).select_by_value("service")
-    browser.find_element(By.CSS_SELECTOR, "#report-form input[type=submit]").click()
-    wait_page(browser)
+    click_and_load(browser, "#report-form input[type=submit]")
     wait_text(browser, "#report-table", "tg")
     wait_canvas_drawn(browser, "report-chart")
     screenshot("report", full_page=True)
@@ -97,16 +97,16 @@ def test_switching_a_service_off_is_seen_by_the_next_getnumber(browser, admin_lo
     box = wait_css(browser, "#id_enabled")
     assert box.is_selected()
     box.click()
-    browser.find_element(By.CSS_SELECTOR, 'input[name="_save"]').click()
-    wait_url(browser, reverse("admin:upstream_service_changelist"))  # saved: back on the list
+    click_and_load(browser, 'input[name="_save"]')
+    assert urlparse(browser.current_url).path == reverse("admin:upstream_service_changelist")  # saved: back on the list
     tg.refresh_from_db()
     assert not tg.enabled
     assert api(browser.base_url, api_key=key, action="getNumber", service="tg", country="22") == "BAD_SERVICE"
 
     open_admin(browser, "admin:upstream_service_change", tg.pk)
     wait_css(browser, "#id_enabled").click()
-    browser.find_element(By.CSS_SELECTOR, 'input[name="_save"]').click()
-    wait_url(browser, reverse("admin:upstream_service_changelist"))
+    click_and_load(browser, 'input[name="_save"]')
+    assert urlparse(browser.current_url).path == reverse("admin:upstream_service_changelist")
     tg.refresh_from_db()
     assert tg.enabled
     assert api(browser.base_url, api_key=key, action="getNumber", service="tg", country="22").startswith(
