@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from billing.bulk import BulkRefused, Charge, charges_post
@@ -128,6 +128,7 @@ def activation_apply_upstream(*, activation: Activation, result: StatusResult) -
 # --- many codes at once (the status sync) -------------------------------------------------
 
 CODES_PER_BATCH = 500  # one transaction each: its row locks are held for a few milliseconds
+DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,11 @@ def activations_record_codes(*, provider: Provider, found: list[FoundCode]) -> N
         batch = found[start : start + CODES_PER_BATCH]
         try:
             charged = _codes_batch(provider, batch)
-        except (BulkRefused, IntegrityError) as exc:
+        except (BulkRefused, IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
+                raise  # the database is gone or refused: the cycle fails, the next beat retries
+            # A deadlock can only be with the hold sweeper (the one other writer locking several
+            # wallets in one transaction, in expiry order): one by one locks one wallet at a time.
             log.warning("provider %s: %d codes applied one by one (%s)", provider.slot, len(batch), exc)
             _codes_one_by_one(batch)
             continue

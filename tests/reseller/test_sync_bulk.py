@@ -78,7 +78,9 @@ def test_found_codes_cost_a_number_of_statements_independent_of_their_number(cus
             provider = provider_add(slot=1, protocol="smsactivate-compat", url=fake.url, api_key="k", currency="PKR")
             Country.objects.get_or_create(id=22, defaults={"name": "India"})
             Service.objects.get_or_create(code="tg", defaults={"name": "Telegram"})
-        rows = make_live(hooked, provider, fake, 60, synced_ago=10) + make_live(plain, provider, fake, 60, synced_ago=10)
+        rows = make_live(hooked, provider, fake, 60, synced_ago=10) + make_live(
+            plain, provider, fake, 60, synced_ago=10
+        )
         fake.deliver_sms(rows[119].upstream_id, "999999")
         cycle(provider)  # the first code ever makes the revenue, upstream cost and float accounts
         idle = cycle(provider)
@@ -255,3 +257,37 @@ def test_cancels_racing_a_bulk_batch_end_each_order_once(customer_with_key, roun
     assert sum(wallet_of(c).balance for c in customers) == 8 * Decimal("20.00") - charged
     report = ledger_verify()
     assert report.ok, report.render()
+
+
+@pytest.mark.django_db
+def test_a_batch_that_deadlocked_is_applied_one_by_one(customer_with_key, monkeypatch, caplog):
+    """PostgreSQL chose the batch as a deadlock's victim (e.g. against the hold sweeper, which locks
+    several wallets in expiry order): its transaction is rolled back and its codes applied one by
+    one; any other database error fails the cycle."""
+    from django.db import OperationalError
+    from psycopg import errors
+
+    from reseller.activations import lifecycle
+
+    def deadlocked(provider, batch):
+        try:
+            raise errors.DeadlockDetected("deadlock detected")
+        except errors.DeadlockDetected as cause:
+            raise OperationalError("deadlock detected") from cause
+
+    customer, _ = customer_with_key(balance="20.00")
+    with FakeSmsActivate(api_key="k") as fake:
+        provider = upstream(1, fake)
+        rows = make_live(customer, provider, fake, 3, synced_ago=10)
+        found = [FoundCode(r.pk, code_of(r), "", first=True) for r in rows]
+        monkeypatch.setattr(lifecycle, "_codes_batch", deadlocked)
+        with caplog.at_level(logging.WARNING, logger="reseller.activations.lifecycle"):
+            activations_record_codes(provider=provider, found=found)
+        assert "3 codes applied one by one" in caplog.text
+        assert Transfer.objects.filter(kind="capture").count() == 3
+
+        monkeypatch.setattr(
+            lifecycle, "_codes_batch", lambda provider, batch: (_ for _ in ()).throw(OperationalError("gone"))
+        )
+        with pytest.raises(OperationalError):
+            activations_record_codes(provider=provider, found=found)
