@@ -19,7 +19,7 @@ code (over the idle cycle's), rows checked, codes applied of those delivered; at
 `ledger_verify`. Prints figures, asserts nothing.
 
     .venv/bin/python bench/sync.py                          # 1000, 10000, 50000
-    .venv/bin/python bench/sync.py --live 10000 --profile   # and cProfile's top of the 10 % cycle
+    .venv/bin/python bench/sync.py --live 10000 --profile   # and cProfile of the idle and 10 % cycles
 """
 
 import argparse
@@ -146,7 +146,7 @@ def run(live: int, profile: bool) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--live", type=int, action="append", help="live activations on the active-list providers")
-    parser.add_argument("--profile", action="store_true", help="cProfile the idle and 10 %% cycles (active-list providers)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the idle and 10 %% cycles")
     args = parser.parse_args()
     # Its own scratch database: the other benchmarks' `reseller_bench` may be in use.
     os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/reseller_bench_sync")
