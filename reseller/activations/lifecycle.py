@@ -162,8 +162,8 @@ def activations_record_codes(*, provider: Provider, found: list[FoundCode]) -> N
         except (BulkRefused, IntegrityError, OperationalError) as exc:
             if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
                 raise  # the database is gone or refused: the cycle fails, the next beat retries
-            # A deadlock can only be with the hold sweeper (the one other writer locking several
-            # wallets in one transaction, in expiry order): one by one locks one wallet at a time.
+            # A deadlock: the batch locks several wallets (in id order), as does the hold sweeper
+            # (in expiry order); one by one locks one wallet at a time and cannot deadlock with it.
             log.warning("provider %s: %d codes applied one by one (%s)", provider.slot, len(batch), exc)
             _codes_one_by_one(batch)
             continue
