@@ -6,20 +6,27 @@ changes a given state and books its money; the others see the new state.
 """
 
 import enum
+import logging
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from billing.bulk import BulkRefused, Charge, charges_post
+from billing.models import OrderRef
 from reseller.activations.enqueue import after_commit
 from reseller.models import Activation
-from reseller.notify.deliveries import activation_sms_queued
+from reseller.notify.deliveries import NewCode, activation_sms_queued, activations_sms_queued
 from reseller.orders import money
 from reseller.orders.errors import NoCodeYet, OrderAlreadyEnded, TooEarlyToCancel
-from upstream.health import provider_record_sms
+from upstream.health import provider_record_sms, provider_record_sms_many
+from upstream.models import Provider, Service
 from upstream.providers.base import StatusResult, UpstreamState
+
+log = logging.getLogger(__name__)
 
 State = Activation.State
 Pending = Activation.Upstream
@@ -116,6 +123,133 @@ def activation_apply_upstream(*, activation: Activation, result: StatusResult) -
             _move(activation, CODE_STATES, state=State.FINISHED, ended_at=now, synced_at=now)
         elif activation.upstream_pending == Pending.CANCEL:
             Activation.objects.filter(pk=activation.pk, upstream_pending=Pending.CANCEL).update(upstream_pending="")
+
+
+# --- many codes at once (the status sync) -------------------------------------------------
+
+CODES_PER_BATCH = 500  # one transaction each: its row locks are held for a few milliseconds
+DEADLOCK = "40P01"  # PostgreSQL's deadlock_detected
+
+
+@dataclass(frozen=True)
+class FoundCode:
+    """A code the status sync saw for a row it read as waiting: `first` when the row was
+    `active` (its first SMS: it charges), else `waiting_retry` (another SMS after status 3)."""
+
+    pk: int
+    code: str  # extract_code's
+    text: str
+    first: bool
+
+
+def activations_record_codes(*, provider: Provider, found: list[FoundCode]) -> None:
+    """What `activation_apply_upstream` does for each code, for many rows of one provider in a
+    constant number of statements per batch of CODES_PER_BATCH: one UPDATE moves every row still
+    waiting (`WHERE state = 'active'`, or `waiting_retry` with another code, re-checked after a
+    concurrent writer, the rows locked in id order) and returns the winners; their holds are
+    captured and the upstream's cost booked (`billing.bulk.charges_post`), their webhooks made
+    (`activations_sms_queued`), all in one transaction; then one UPDATE of the provider's SMS
+    rate. A row a customer cancelled meanwhile is not moved (its cancel won). A batch the bulk
+    path refuses (a hold no longer open, a key booked otherwise...) is rolled back and applied one
+    by one, where each case ends as it always did. Any database but PostgreSQL: one by one."""
+    if connection.vendor != "postgresql":
+        _codes_one_by_one(found)
+        return
+    for start in range(0, len(found), CODES_PER_BATCH):
+        batch = found[start : start + CODES_PER_BATCH]
+        try:
+            charged = _codes_batch(provider, batch)
+        except (BulkRefused, IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
+                raise  # the database is gone or refused: the cycle fails, the next beat retries
+            # A deadlock: the batch locks several wallets (in id order), as does the hold sweeper
+            # (in expiry order); one by one locks one wallet at a time and cannot deadlock with it.
+            log.warning("provider %s: %d codes applied one by one (%s)", provider.slot, len(batch), exc)
+            _codes_one_by_one(batch)
+            continue
+        # The numbers got their SMS (outside the codes' transaction, as one by one).
+        provider_record_sms_many(provider_id=provider.pk, received=True, count=charged)
+
+
+def _codes_one_by_one(found: list[FoundCode]) -> None:
+    rows = Activation.objects.select_related("provider", "service").in_bulk([f.pk for f in found])
+    for f in found:
+        if f.pk in rows:
+            result = StatusResult(state=UpstreamState.CODE, code=f.code, text=f.text)
+            activation_apply_upstream(activation=rows[f.pk], result=result)
+
+
+def _codes_batch(provider: Provider, batch: list[FoundCode]) -> int:
+    """One transaction: the moves, the charges of the first codes, the webhooks. Returns how many
+    were first codes."""
+    now = timezone.now()
+    with transaction.atomic():
+        moved = _move_found(provider, batch, now)
+        firsts = [r for r in moved if r[1] == State.ACTIVE]
+        if any(r[4] is None for r in firsts):
+            raise BulkRefused("an activation without a hold")
+        float_id = money.provider_float(provider).pk if any(r[5] for r in firsts) else None
+        charges_post(
+            [
+                Charge(
+                    hold_id=hold_id,
+                    order=OrderRef(kind, pk),
+                    memo=f"{kind} #{pk}",
+                    cost=cost_pkr,
+                    float_id=float_id,
+                    cost_key=f"{kind}:{pk}:cost",  # money.key(order, "cost")
+                    cost_memo=f"{kind} #{pk} {service}/{country_id}",
+                )
+                for pk, _was, kind, _customer, hold_id, cost_pkr, country_id, service, _code, _text in firsts
+            ]
+        )
+        activations_sms_queued(
+            codes=[
+                NewCode(pk, kind, customer_id, service, country_id, code, text, now)
+                for pk, _was, kind, customer_id, _hold, _cost, country_id, service, code, text in moved
+            ]
+        )
+    return len(firsts)
+
+
+def _move_found(provider: Provider, batch: list[FoundCode], now) -> list[tuple]:
+    """The state changes of a batch in one UPDATE; returns the rows moved as
+    (id, state before, kind, customer id, hold id, cost PKR, country id, service code, code, text)."""
+    table, services = Activation._meta.db_table, Service._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH v AS (
+                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::boolean[])
+                    AS t(id, code, sms_text, first)
+            ),
+            locked AS MATERIALIZED (
+                SELECT a.id, a.state FROM {table} a JOIN v ON v.id = a.id
+                WHERE a.provider_id = %s AND (
+                    (v.first AND a.state = %s) OR (NOT v.first AND a.state = %s AND a.previous_code <> v.code)
+                )
+                ORDER BY a.id FOR UPDATE OF a
+            )
+            UPDATE {table} a SET state = %s, code = v.code, sms_text = v.sms_text, sms_at = %s, synced_at = %s
+            FROM v, locked, {services} s
+            WHERE a.id = v.id AND a.id = locked.id AND a.state = locked.state AND s.id = a.service_id
+            RETURNING a.id, locked.state, a.kind, a.customer_id, a.hold_id, a.cost_pkr, a.country_id, s.code,
+                v.code, v.sms_text
+            """,  # noqa: S608 - table names only; every value is a parameter
+            [
+                [f.pk for f in batch],
+                [f.code for f in batch],
+                [f.text[:4000] for f in batch],
+                [f.first for f in batch],
+                provider.pk,
+                State.ACTIVE.value,
+                State.WAITING_RETRY.value,
+                State.CODE_RECEIVED.value,
+                now,
+                now,
+            ],
+        )
+        return cursor.fetchall()
 
 
 # --- from the customer ------------------------------------------------------------------

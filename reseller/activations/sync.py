@@ -9,11 +9,12 @@ killed worker only delays it.
 import logging
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from reseller.activations.enqueue import after_commit, queued_key
-from reseller.activations.lifecycle import activation_apply_upstream, extract_code
+from reseller.activations.lifecycle import FoundCode, activation_apply_upstream, activations_record_codes, extract_code
 from reseller.models import Activation
 from upstream.models import Provider
 from upstream.providers import client_for
@@ -68,9 +69,11 @@ def provider_sync_statuses(*, provider_id: int, limit: int = 1000) -> int:
     if not activations:
         return 0
     now = timezone.now()
+    found: list[FoundCode] = []
     for activation in activations:
-        _sync_one(client, activation)
-    Activation.objects.filter(pk__in=[a.pk for a in activations]).update(synced_at=now)
+        _sync_one(client, activation, found=found)
+    activations_record_codes(provider=provider, found=found)  # the SMS of this cycle, in bulk
+    _mark_synced([a.pk for a in activations], now)
     return len(activations)
 
 
@@ -83,31 +86,47 @@ def _rows_to_sync(provider_id: int):
 
 
 def _sync_from_active_list(provider: Provider, client) -> int:
-    """Every row of the provider against one active list. Unchanged rows cost nothing but
-    their share of one `synced_at` UPDATE: rows are read as tuples, and only those whose
-    listed state changes something are loaded and applied. Rows missing from the list
-    ended upstream: each is asked once, at most UPSTREAM_SYNC_UNLISTED_PER_CYCLE per cycle,
-    the longest unchecked first (the rest wait for the next cycles)."""
+    """Every row of the provider against one active list. Unchanged rows cost nothing but their
+    share of one read: rows are read as tuples, codes found are recorded in bulk
+    (`activations_record_codes`), and only rows that end are loaded and applied one by one.
+    `synced_at` is written for the rows never checked before and those asked one by one, not
+    for every listed row every cycle (it only orders the rows to ask). Rows missing from the
+    list ended upstream: each is asked once, at most UPSTREAM_SYNC_UNLISTED_PER_CYCLE per
+    cycle, the longest unchecked first (the rest wait for the next cycles)."""
     rows = list(
         _rows_to_sync(provider.pk)
         .order_by(*LONGEST_UNCHECKED)
-        .values_list("pk", "upstream_id", "state", "previous_code", "upstream_pending")
+        .annotate(never=ExpressionWrapper(Q(synced_at__isnull=True), output_field=BooleanField()))
+        .values_list("pk", "upstream_id", "state", "previous_code", "upstream_pending", "never")
     )
     if not rows:
         return 0
     now = timezone.now()
     listed = {item.upstream_id: item for item in client.active_activations(expected=expected_live(provider))}
     checked: list[int] = []
+    found: list[FoundCode] = []
     changed: dict[int, StatusResult] = {}
     unlisted: list[int] = []
-    for pk, upstream_id, state, previous_code, pending in rows:
-        item = listed.get(upstream_id)
+    first_checks: list[int] = []  # listed rows never checked before: stamped once
+    get, waiting_states, code_state = listed.get, _WAITING, UpstreamState.CODE
+    for pk, upstream_id, state, previous_code, pending, never in rows:
+        item = get(upstream_id)
         if item is None:
             unlisted.append(pk)
             continue
         checked.append(pk)
+        if never:
+            first_checks.append(pk)
+        if item.state == UpstreamState.WAITING:
+            continue  # the common case: still waiting, nothing to apply
+        if item.state == code_state and state in waiting_states:
+            code = extract_code(item.code, item.text)
+            if code and (state == State.ACTIVE or code != previous_code):
+                found.append(FoundCode(pk, code, item.text or "", first=state == State.ACTIVE))
+            continue
         if _listed_changes(item, state=state, previous_code=previous_code, pending=pending):
             changed[pk] = StatusResult(state=item.state, code=item.code, text=item.text, raw=str(item.raw))
+    activations_record_codes(provider=provider, found=found)  # the SMS of this cycle, in bulk
     for activation in Activation.objects.filter(pk__in=list(changed)).select_related("provider", "service"):
         activation_apply_upstream(activation=activation, result=changed[activation.pk])
     asked = unlisted[: settings.UPSTREAM_SYNC_UNLISTED_PER_CYCLE]
@@ -116,7 +135,7 @@ def _sync_from_active_list(provider: Provider, client) -> int:
         if pk in by_pk:
             _sync_one(client, by_pk[pk])  # not in the live list: it ended upstream; ask once to learn how
     checked += asked
-    Activation.objects.filter(pk__in=checked).update(synced_at=now)
+    _mark_synced(first_checks + asked, now)
     if len(unlisted) > len(asked):
         log.info(
             "provider %s: %d activations missing from the active list wait for the next cycles",
@@ -124,6 +143,24 @@ def _sync_from_active_list(provider: Provider, client) -> int:
             len(unlisted) - len(asked),
         )
     return len(checked)
+
+
+_WAITING = frozenset((State.ACTIVE, State.WAITING_RETRY))
+
+
+def _mark_synced(pks: list[int], now) -> None:
+    """`synced_at = now` for these rows: one UPDATE with one array parameter (an `IN (...)` of
+    tens of thousands of placeholders costs more to build and parse than the update itself)."""
+    if not pks:
+        return
+    if connection.vendor != "postgresql":
+        Activation.objects.filter(pk__in=pks).update(synced_at=now)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Activation._meta.db_table} SET synced_at = %s WHERE id = ANY(%s::bigint[])",  # noqa: S608
+            [now, pks],
+        )
 
 
 def _listed_changes(item, *, state: str, previous_code: str, pending: str) -> bool:
@@ -182,13 +219,20 @@ def activation_check_now(*, activation_id: int) -> str:
     return activation.state
 
 
-def _sync_one(client, activation: Activation) -> None:
+def _sync_one(client, activation: Activation, *, found: list[FoundCode] | None = None) -> None:
+    """Ask and apply; with `found`, a new code of a waiting row is added to it instead (the
+    caller records them in bulk)."""
     try:
         result = client.status(activation.upstream_id)
     except UnknownActivation:
         result = StatusResult(state=UpstreamState.CANCELLED, raw="NO_ACTIVATION")
     except ProviderError as exc:
         log.info("status of activation %s failed: %r", activation.pk, exc)
+        return
+    if found is not None and result.state == UpstreamState.CODE and activation.state in _WAITING:
+        code = extract_code(result.code, result.text)
+        if code and (activation.state == State.ACTIVE or code != activation.previous_code):
+            found.append(FoundCode(activation.pk, code, result.text or "", first=activation.state == State.ACTIVE))
         return
     activation_apply_upstream(activation=activation, result=result)
 

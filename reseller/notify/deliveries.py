@@ -125,6 +125,57 @@ def activation_sms_queued(*, activation: Activation) -> bool:
     return True
 
 
+@dataclasses.dataclass(frozen=True)
+class NewCode:
+    """A code just recorded on an activation by the bulk status sync: what its webhook tells."""
+
+    pk: int
+    kind: str
+    customer_id: int
+    service: str
+    country: int
+    code: str
+    text: str
+    sms_at: object  # datetime
+
+
+def activations_sms_queued(*, codes: list[NewCode]) -> int:
+    """`activation_sms_queued` for many activations at once (the bulk status sync), in the
+    transaction that recorded their codes: one read of the customers' webhooks, one INSERT of
+    the deliveries (same event keys and bodies), their messages published after the commit.
+    Returns how many deliveries were made. A delivery of an event key already made raises
+    IntegrityError (the caller's batch then goes one by one, where get_or_create answers it)."""
+    codes = [c for c in codes if c.kind == OrderKind.ACTIVATION]  # cheap orders: no documented webhook
+    if not codes:
+        return 0
+    hooks = dict(
+        CustomerWebhook.objects.filter(customer_id__in={c.customer_id for c in codes})
+        .exclude(url="")
+        .values_list("customer_id", "url")
+    )
+    now = timezone.now()
+    rows = [
+        WebhookDelivery(
+            customer_id=c.customer_id,
+            order_kind=c.kind,
+            order_pk=c.pk,
+            event_key=f"{c.kind}:{c.pk}:{c.sms_at.isoformat()}",
+            url=hooks[c.customer_id],
+            body=_body(
+                order_id=c.pk, service=c.service, text=c.text, code=c.code, country=c.country, received_at=c.sms_at
+            ),
+            next_try_at=now,
+        )
+        for c in codes
+        if c.customer_id in hooks
+    ]
+    if not rows:
+        return 0
+    ids = [row.pk for row in WebhookDelivery.objects.bulk_create(rows)]
+    transaction.on_commit(lambda: [send_soon(pk) for pk in ids])
+    return len(ids)
+
+
 def rental_url(rental: Rental, hook: CustomerWebhook | None) -> str:
     """getRentNumber's `url` for this rental wins over the customer's webhook."""
     return rental.webhook_url or (hook.url if hook else "")

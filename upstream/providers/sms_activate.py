@@ -243,15 +243,17 @@ class SmsActivateClient(SmsActivateRent, SmsActivateReuse, ProviderClient):
         if not isinstance(items, (list, dict)):
             raise _bad(body, "unexpected reply to getActiveActivations")
         result = []
-        for item in items.values() if isinstance(items, dict) else items:
+        append, waiting, coded = result.append, UpstreamState.WAITING, UpstreamState.CODE
+        for item in items.values() if isinstance(items, dict) else items:  # tens of thousands: kept lean
             if not isinstance(item, dict):
                 raise _bad(body, "activation entry is not an object")
-            code = _last_text(item.get("smsCode"))
-            result.append(
+            sms = item.get("smsCode")
+            code = None if sms is None or sms == "" else _last_text(sms)  # most are still waiting
+            append(
                 ActiveActivation(
                     upstream_id=_activation_id(item.get("activationId"), body),
                     phone=_phone(item.get("phoneNumber"), body),
-                    state=UpstreamState.CODE if code else UpstreamState.WAITING,
+                    state=coded if code else waiting,
                     code=code,
                     text=_last_text(item.get("smsText")) if code else None,
                     raw=item,
