@@ -321,6 +321,7 @@ def test_stack_up_one_activation(tmp_path):
             time.sleep(2)
             status = get(f"{api}&action=getStatus&id={activation}")
         assert get(f"{api}&action=setStatus&id={activation}&status=6") == "ACCESS_ACTIVATION"
-        assert get(f"{api}&action=getStatus&id={activation}") == status  # finished, the code kept
+        assert get(f"{api}&action=getStatus&id={activation}") == "STATUS_CANCEL"  # finished (docs/protocol.md)
+        assert get(f"{api}&action=getBalance") == "ACCESS_BALANCE:884.80"  # 1000.00 - 115.20, as in the README
     finally:
         run("down", "-v", "--remove-orphans", timeout=300)
