@@ -18,6 +18,7 @@ COPY . .
 RUN EMBEDDED=1 DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --noinput -v 0 \
     && rm -f /tmp/build.sqlite3 \
     && useradd --system --uid 10001 app \
+    && mkdir -p var && chown app var \
     && chmod +x docker-entrypoint.sh
 USER app
 EXPOSE 8000

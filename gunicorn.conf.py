@@ -5,7 +5,8 @@ import os
 # gunicorn is production serving: never the embedded run's insecure defaults, even on SQLite.
 os.environ.setdefault("EMBEDDED", "0")
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+# PORT: the web port (the dev server's too); GUNICORN_BIND, when set, wins (e.g. 127.0.0.1:8000, unix:/run/x.sock).
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 8000}"
 workers = int(os.environ.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"

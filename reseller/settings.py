@@ -177,10 +177,20 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
         _db["CONN_HEALTH_CHECKS"] = True
     # A request never waits long on a lock or a runaway query.
-    _options["options"] = (
+    _session_options = (
         f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=5000)}"
         f" -c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=30000)}"
     )
+    # DATABASE_URL names a pooler in transaction mode (PgBouncer, docs/operations.md "Scaling out"):
+    # consecutive transactions of one connection may run on different server sessions, so no
+    # server-side cursor may outlive a transaction (QuerySet.iterator() uses one), and the session
+    # options above are not sent (a pooler refuses or drops them): the role carries the timeouts
+    # (ALTER ROLE ... SET). Prepared statements are off already (Django's psycopg default).
+    DB_TRANSACTION_POOLING = env.bool("DB_TRANSACTION_POOLING", default=False)
+    if DB_TRANSACTION_POOLING:
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        _options["options"] = _session_options
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Wait for the writer instead of failing at once (embedded run only).

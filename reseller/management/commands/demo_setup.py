@@ -10,6 +10,7 @@ stored in the database, only its digest) and printed on every run.
 
 import secrets
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -39,8 +40,13 @@ class Command(ActorCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--banner-file",
+            help="write the banner (credentials, examples) to this file (mode 600) instead of printing it: "
+            "`serve --banner FILE` prints it once the server listens (scripts/run.sh)",
+        )
 
-    def handle(self, *args, base_url, **options):
+    def handle(self, *args, base_url, banner_file=None, **options):
         path = settings.BASE_DIR / "var" / "demo-credentials.txt"
         if not path.exists() or not Customer.objects.filter(username="demo").exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,26 +72,32 @@ class Command(ActorCommand):
         cheap = CheapServer.objects.filter(enabled=True).order_by("id").first()
         creds = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
         key = creds["DEMO_API_KEY"]
-        self.stdout.write(
-            "\n".join(
-                [
-                    "",
-                    "=== Demo ready ===",
-                    f"admin:       {base_url}/admin/  user admin / password {creds['ADMIN_PASSWORD']}",
-                    f"API key:     {key}  (customer 'demo', opening balance {DEMO_BALANCE} PKR)",
-                    "try (the sandbox delivers an SMS about 10 s after purchase):",
-                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getBalance"',
-                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getNumber&service=tg&country=22"',
-                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getStatus&id=ID"',
-                    f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=setStatus&id=ID&status=6"',
-                    *self._cheap_lines(f"{base_url}/stubs/cheap_handler.php?api_key={key}", cheap),
-                    *self._rental_lines(f"{base_url}/stubs/rental-handler.php?api_key={key}"),
-                    *self._email_lines(f"{base_url}/stubs/email_handler.php?api_key={key}"),
-                    f"(credentials kept in {path})",
-                    "",
-                ]
-            )
+        banner = "\n".join(
+            [
+                "",
+                "=== Demo ready ===",
+                f"admin:       {base_url}/admin/  user admin / password {creds['ADMIN_PASSWORD']}",
+                f"API key:     {key}  (customer 'demo', opening balance {DEMO_BALANCE} PKR)",
+                "try (the sandbox delivers an SMS about 10 s after purchase):",
+                f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getBalance"',
+                f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getNumber&service=tg&country=22"',
+                f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=getStatus&id=ID"',
+                f'  curl "{base_url}/stubs/handler_api.php?api_key={key}&action=setStatus&id=ID&status=6"',
+                *self._cheap_lines(f"{base_url}/stubs/cheap_handler.php?api_key={key}", cheap),
+                *self._rental_lines(f"{base_url}/stubs/rental-handler.php?api_key={key}"),
+                *self._email_lines(f"{base_url}/stubs/email_handler.php?api_key={key}"),
+                f"(credentials kept in {path})",
+                "",
+            ]
         )
+        if banner_file:
+            target = Path(banner_file)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch(mode=0o600)
+            target.chmod(0o600)  # the admin password and the API key
+            target.write_text(banner + "\n")
+        else:
+            self.stdout.write(banner)
 
     def _cheap_servers(self) -> None:
         """The demo's cheap servers, once (an admin may change or delete them afterwards)."""
