@@ -404,6 +404,10 @@ try:
 except ValueError as _exc:
     raise ImproperlyConfigured(str(_exc)) from None
 LOGGING = _logging_config(LOG_FORMAT, LOG_LEVEL)
+# Python's warnings (printed raw to stderr otherwise) become log lines of `py.warnings`: JSON too.
+import logging as _logging  # noqa: E402
+
+_logging.captureWarnings(True)
 # The request id of every request (X-Request-ID in and out): first, so every other middleware's
 # lines carry it.
 MIDDLEWARE.insert(0, "observability.request_id.RequestIdMiddleware")
