@@ -121,7 +121,9 @@ def test_request_and_queued_task_log_one_request_id(gunicorn, customer_with_key,
     assert access["getNumber"]["request_id"] == bought_id and access["setStatus"]["request_id"] == CLIENT_ID
     assert access["getNumber"]["path"].startswith(f"{HANDLER}?api_key=***&") and access["getNumber"]["status"] == 200
     # ...and so does the upstream call getNumber made (urllib3's debug line: our upstream key masked).
-    upstream_calls = [line for line in web if line["logger"] == "urllib3.connectionpool" and "getNumber" in line["message"]]
+    upstream_calls = [
+        line for line in web if line["logger"] == "urllib3.connectionpool" and "getNumber" in line["message"]
+    ]
     assert upstream_calls and all(line["request_id"] == bought_id for line in upstream_calls)
     assert all("api_key=***" in line["message"] for line in upstream_calls), upstream_calls
 
