@@ -3,9 +3,9 @@
 `init_sentry()` is called at the end of reseller/settings.py, so the web processes and the Celery
 workers and beat (which load the settings) all report: unhandled exceptions in views and tasks,
 and log records of level ERROR and above (Sentry's logging integration; lower levels become
-breadcrumbs). No personal data (`send_default_pii=False`), and every event is masked before it
-leaves the process (`before_send`): every string in it, the request's URL, query string and
-headers, the breadcrumbs, the exception values and the stack frames' variables, by the rules of
+breadcrumbs). No personal data (no user, cookies, request bodies or frame variables), and every
+event is masked before it leaves the process (`before_send`): every string in it, the request's
+URL, query string and headers, the breadcrumbs, the exception values, by the rules of
 observability/masking.py. The request id rides along as the `request_id` tag.
 """
 
@@ -53,7 +53,8 @@ def init_sentry(
 
     options = {
         "dsn": dsn,
-        "send_default_pii": False,
+        # No personal data: send_default_pii is left unset, which is off (sentry-sdk 2.75 deprecates
+        # passing it in favour of `data_collection`, whose default without it derives from it: off).
         "integrations": [
             DjangoIntegration(),
             CeleryIntegration(),
@@ -64,6 +65,8 @@ def init_sentry(
         "before_breadcrumb": before_breadcrumb,
         "traces_sample_rate": traces_sample_rate,
         "max_request_body_size": "never",  # a POSTed form holds the key (Get-SMS-style clients)
+        # A frame's local variables hold keys under any name (`account`, `payload`, `url`): never sent.
+        "include_local_variables": False,
     }
     if environment:
         options["environment"] = environment
