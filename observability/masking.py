@@ -44,7 +44,7 @@ _MAX_SECRETS = 1000  # registered values kept per process (providers' keys: a ha
 
 _NAMES = "|".join(re.escape(name) for name in sorted(KEY_PARAMETERS, key=len, reverse=True))
 # A value runs to the next parameter separator, fragment, whitespace or quote (a repr'd request line).
-_VALUE = r"[^&#\s'\"]*"
+_VALUE = r"[^&#\s'\"<>]*"
 # The name must start the text or follow a character that cannot be part of a name (`routing_key=`
 # is not `key=`).
 _PARAM = re.compile(r"((?<![A-Za-z0-9_-])(?:" + _NAMES + r")(?:\[[^\]=&#\s'\"]*\])*=)" + _VALUE, re.IGNORECASE)

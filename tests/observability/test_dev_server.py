@@ -51,6 +51,10 @@ def serve(tmp_path, log_format: str | None) -> tuple[str, str, str]:
             except OSError:
                 assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
+        # The request line is written after the response: wait for it before stopping the server.
+        deadline = time.monotonic() + 10
+        while "django.server" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
