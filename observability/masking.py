@@ -66,6 +66,7 @@ _HEADER = re.compile(
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)[^@/\s'\"]+(@)", re.IGNORECASE)
 # The secret segment of an upstream's webhook URL (reseller/urls.py).
 _WEBHOOK = re.compile(r"(/upstream/webhook/\d+/)[^/?#\s'\"]+")
+_HEADER_HINTS = ("authorization", "apikey", "api-key", "auth-token", "authtoken", "access-token", "accesstoken")
 _HINTS = ("key", "token", "secret", "password", "bearer", "authorization", "webhook", "%", "@")
 
 _secrets: dict[str, None] = {}  # insertion-ordered set of registered values and their encodings
@@ -108,14 +109,17 @@ def redact(text: str, secret: str = "") -> str:
         text = str(text)
     lowered = text.lower()
     if any(hint in lowered for hint in _HINTS):
-        text = _PARAM.sub(r"\1" + MASK, text)
-        if "%" in text:
-            text = _ENCODED_PARAM.sub(_mask_encoded, text)
-        if "'" in text or '"' in text:
+        if "=" in text:
+            text = _PARAM.sub(r"\1" + MASK, text)
+            if "%" in text:
+                text = _ENCODED_PARAM.sub(_mask_encoded, text)
+        if ("'" in text or '"' in text) and ":" in text:
             text = _MAPPING.sub(lambda m: f"{m.group(1)}{m.group(3)}{MASK}{m.group(3)}", text)
-        text = _SCHEME.sub(r"\1\2" + MASK, text)
-        text = _HEADER.sub(r"\1" + MASK, text)
-        if "@" in text:
+        if "bearer" in lowered:
+            text = _SCHEME.sub(r"\1\2" + MASK, text)
+        if any(name in lowered for name in _HEADER_HINTS):
+            text = _HEADER.sub(r"\1" + MASK, text)
+        if "@" in text and "://" in text:
             text = _USERINFO.sub(r"\1" + MASK + r"\2", text)
         if "webhook" in lowered:
             text = _WEBHOOK.sub(r"\1" + MASK, text)
