@@ -402,22 +402,34 @@ STORAGES = {
 }
 
 # --- Logging ---------------------------------------------------------------
+# docs/logging.md. JSON lines (LOG_FORMAT=json, the default outside the embedded run) or text; every
+# line masks API keys and upstream secrets (observability/masking.py) and carries the request id
+# (observability/request_id.py); gunicorn's own lines: reseller/gunicorn_logging.py.
+from observability.logs import log_format as _log_format  # noqa: E402
+from observability.logs import logging_config as _logging_config  # noqa: E402
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    # Every line masks `api_key=...` (accounts/redaction.py); gunicorn's own lines: gunicorn.conf.py.
-    "filters": {"redact_api_keys": {"()": "accounts.redaction.RedactApiKeyFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_api_keys"]}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # Django's own handlers for these (the dev server's request lines; admin e-mails) would skip the mask.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.request": {"handlers": ["console"], "level": "INFO", "propagate": False},
-    },
-}
+try:
+    LOG_FORMAT = _log_format(EMBEDDED)
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
+LOGGING = _logging_config(LOG_FORMAT, LOG_LEVEL)
+# Python's warnings (printed raw to stderr otherwise) become log lines of `py.warnings`: JSON too.
+import logging as _logging  # noqa: E402
+
+_logging.captureWarnings(True)
+# The request id of every request (X-Request-ID in and out): first, so every other middleware's
+# lines carry it.
+MIDDLEWARE.insert(0, "observability.request_id.RequestIdMiddleware")
+
+# Errors to Sentry, only when SENTRY_DSN is set (observability/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from observability.sentry import init_sentry as _init_sentry
+
+    _init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
 
 # --- Abuse limits ------------------------------------------------------------------
 # docs/settings.md, decisions.md "Abuse limits". Rates are `limits` strings: "50/second",

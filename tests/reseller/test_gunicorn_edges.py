@@ -74,6 +74,7 @@ def gunicorn(tmp_path):
             GUNICORN_BIND=f"127.0.0.1:{port}",
             WEB_CONCURRENCY="1",
             LOG_LEVEL="INFO",
+            LOG_FORMAT="text",  # these tests read gunicorn's text lines; JSON: tests/observability/
         )
         # Production settings: the limits' defaults are on.
         env = {k: v for k, v in env.items() if not k.startswith(("RATE_LIMIT_", "UNKNOWN_KEY_", "GUNICORN_"))}

@@ -57,7 +57,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from accounts.redaction import RedactApiKeyFilter, redact, scrub  # noqa: F401 - re-exported
+from accounts.redaction import RedactApiKeyFilter, redact, register_secret, scrub  # noqa: F401 - re-exported
 from upstream import destinations
 from upstream.providers.base import BadResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 
@@ -268,6 +268,7 @@ def call(
     url = provider.base_url
     fields = {key: str(value) for key, value in params.items() if value is not None}
     secret = provider.api_key
+    register_secret(secret)  # masked in every log line and Sentry event of this process from now on
     shown = redact(f"{method} {url}?{key_param}=***&{urlencode(fields)}", secret)  # what logs and messages show
     try:  # the form and literal addresses; what a name resolves to is checked when connecting
         destinations.url_check(url, resolve=False)
