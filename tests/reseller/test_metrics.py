@@ -137,3 +137,41 @@ def test_a_purchase_without_balance_is_counted(client, api, fakes, customer_with
     after = scrape(client)
     assert delta(before, after, "reseller_purchases_total", kind="activation", provider="1", outcome="no_balance") == 1
     assert delta(before, after, "reseller_upstream_request_duration_seconds_count") == 0  # nothing asked upstream
+
+
+@pytest.fixture
+def sandboxes(db):
+    """Slots 1 and 2: sandbox upstreams (in-process, no HTTP) selling tg/22 at 100 and 120 PKR."""
+    from tests.reseller.test_routing_health import sandbox_at
+
+    return sandbox_at(1, "100.00"), sandbox_at(2, "120.00")
+
+
+@override_settings(METRICS_TOKEN=TOKEN)
+@pytest.mark.parametrize(
+    ("first", "second", "reply", "provider", "outcome"),
+    [
+        ("timeout", "", "ERROR_PROVIDER_1:TIMEOUT", "1", "unknown"),  # never failed over: reconciliation's
+        ("no_numbers", "no_numbers", "NO_NUMBERS", "2", "no_numbers"),
+        ("no_numbers", "error", "ERROR_PROVIDER_2:ERROR_SQL", "2", "error"),
+        ("error", "", None, "2", "failed_over"),
+    ],
+)
+def test_each_final_outcome_is_counted_once(
+    client, api, sandboxes, customer_with_key, first, second, reply, provider, outcome
+):
+    from tests.reseller.test_routing_health import fail
+
+    for sandbox, mode in zip(sandboxes, (first, second), strict=True):
+        if mode:
+            fail(sandbox, mode)
+    _, key = customer_with_key(balance="1000.00")
+    before = scrape(client)
+    answer = api(key, "getNumber", service="tg", country="22")
+    if reply is None:
+        bought(answer)
+    else:
+        assert answer == reply
+    after = scrape(client)
+    assert delta(before, after, "reseller_purchases_total", kind="activation", provider=provider, outcome=outcome) == 1
+    assert delta(before, after, "reseller_purchases_total") == 1
