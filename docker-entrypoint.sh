@@ -4,6 +4,9 @@
 set -e
 role="${1:-web}"
 [ $# -gt 0 ] && shift
+# Metrics (docs/metrics.md): a Celery worker's pool processes count into files of one directory
+# per worker role, emptied by the worker at start (gunicorn.conf.py picks the web's own).
+case "$role" in worker*) export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/reseller-prometheus-$role}" ;; esac
 case "$role" in
   web)     exec gunicorn -c gunicorn.conf.py reseller.wsgi "$@" ;;
   worker)  exec celery -A reseller worker --loglevel "${LOG_LEVEL:-INFO}" "$@" ;;

@@ -1,6 +1,7 @@
 """Production gunicorn settings, overridable from the environment (docs/operations.md)."""
 
 import os
+import tempfile
 
 # gunicorn is production serving: never the embedded run's insecure defaults, even on SQLite.
 os.environ.setdefault("EMBEDDED", "0")
@@ -27,3 +28,24 @@ limit_request_line = 8190
 # gunicorn's control socket (gunicornc) is not used here; its one default path per user would be
 # shared by every gunicorn on the host. GUNICORN_CONTROL_SOCKET=1 turns it on.
 control_socket_disable = os.environ.get("GUNICORN_CONTROL_SOCKET", "0") != "1"
+
+# --- Metrics (docs/metrics.md): prometheus_client's multiprocess mode ---------------------
+# Every worker writes its counters to files in PROMETHEUS_MULTIPROC_DIR and a scrape adds them
+# up; without it each scrape would see one worker's numbers. Default: a directory per bind
+# address, emptied when gunicorn starts (not on a reload: counters keep counting).
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(tempfile.gettempdir(), "reseller-prometheus-web-" + "".join(c if c.isalnum() else "_" for c in bind)),
+)
+
+
+def on_starting(server):
+    from observability.metrics import multiprocess_dir_reset
+
+    multiprocess_dir_reset()
+
+
+def child_exit(server, worker):
+    from observability.metrics import process_dead
+
+    process_dead(worker.pid)

@@ -261,3 +261,18 @@ class MarkupRule(models.Model):
         from billing.pricing import rule_label  # the targets as pricing names them (never through the FKs)
 
         return f"{rule_label(self)}: {self.percent:+.2f}% {self.fixed:+.2f} PKR"
+
+
+class LedgerVerifyRun(models.Model):
+    """The outcome of the last `ledger_verify` (one row, pk 1, overwritten by each run), read by
+    the metrics (docs/metrics.md: `reseller_ledger_verify_*`) wherever the run happened."""
+
+    SINGLETON = 1
+
+    ok = models.BooleanField()
+    violations = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField()
+    duration_seconds = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"ledger_verify at {self.finished_at:%Y-%m-%d %H:%M:%S}: {'OK' if self.ok else self.violations}"

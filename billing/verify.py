@@ -1,5 +1,8 @@
-"""Every ledger invariant, checked from the rows themselves (`manage.py ledger_verify`)."""
+"""Every ledger invariant, checked from the rows themselves (`manage.py ledger_verify`).
 
+Each run's outcome is kept in `LedgerVerifyRun` (one row), which the metrics read."""
+
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -8,7 +11,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from billing.models import Hold, LedgerAccount, Transfer
+from billing.models import Hold, LedgerAccount, LedgerVerifyRun, Transfer
 from billing.money import ZERO
 
 # Which account kinds each transfer kind may move money between.
@@ -60,6 +63,21 @@ def _sums(qs, key: str) -> dict[int, Decimal]:
 
 
 def ledger_verify() -> Report:
+    started = time.monotonic()
+    report = _verify()
+    LedgerVerifyRun.objects.update_or_create(
+        pk=LedgerVerifyRun.SINGLETON,
+        defaults={
+            "ok": report.ok,
+            "violations": len(report.violations),
+            "finished_at": timezone.now(),
+            "duration_seconds": time.monotonic() - started,
+        },
+    )
+    return report
+
+
+def _verify() -> Report:
     report = Report()
     now = timezone.now()
     incoming = _sums(Transfer.objects.all(), "destination")

@@ -60,3 +60,9 @@ class _Beat(app.Beat):
 
 
 app.__dict__["Beat"] = _Beat  # app.Beat is a cached property: this is the class `celery beat` runs
+
+
+# --- Metrics (docs/metrics.md): task run times and failures; a worker's own metrics port ---
+from observability import workers as _metrics_workers  # noqa: E402
+
+_metrics_workers.install()

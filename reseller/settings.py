@@ -466,3 +466,26 @@ AXES_CLIENT_IP_CALLABLE = "reseller.client_ip.client_ip"
 # The audit trail (django-auditlog): who changed providers, services, countries, markups, customers
 # and servers, and when. Registered in each app's ready(); see docs/admin-guide.md, "The audit trail".
 AUDITLOG_INCLUDE_ALL_MODELS = False
+
+# --- Metrics (docs/metrics.md) ------------------------------------------------------------
+import re as _re  # noqa: E402
+
+# The web serves Prometheus metrics at METRICS_PATH to a request with `Authorization: Bearer
+# <METRICS_TOKEN>`; with no token, to loopback callers without forwarding headers only; anyone
+# else gets 404. Celery workers serve theirs on WORKER_METRICS_PORT (read by observability.workers),
+# prometheus_client's multiprocess mode is PROMETHEUS_MULTIPROC_DIR (read by prometheus_client).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+METRICS_PATH = env.str("METRICS_PATH", default="/metrics").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be 16+ characters (secrets.token_urlsafe(32)); see docs/settings.md")
+if (
+    not METRICS_PATH.startswith("/")
+    or METRICS_PATH in ("/", "/admin/", "/healthz")
+    or METRICS_PATH.startswith(("/stubs/", "/upstream/", "/admin/", "/static/"))
+):
+    raise ImproperlyConfigured(f"METRICS_PATH {METRICS_PATH!r}: a path of its own starting with / (default /metrics)")
+# First: the time of everything Django does for a request, redirects and refusals included.
+MIDDLEWARE.insert(0, "reseller.metrics.HttpMetricsMiddleware")
+# Scrapers speak plain HTTP on the internal network, like the protocol endpoints' callers: a
+# redirect would come after the token already crossed the wire.
+SECURE_REDIRECT_EXEMPT.append("^" + _re.escape(METRICS_PATH.lstrip("/")) + "$")

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
-from reseller import health, webhooks
+from reseller import health, metrics, webhooks
 from reseller.protocol import endpoints
 from reseller.protocol.views import endpoint_view
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("upstream/webhook/<int:provider_id>/<str:secret>", webhooks.upstream_webhook, name="upstream_webhook"),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path(settings.METRICS_PATH.lstrip("/"), metrics.metrics_view, name="metrics"),
 ]
 
 if settings.BENCH_VIEWS:

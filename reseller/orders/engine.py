@@ -44,7 +44,7 @@ from billing.errors import InsufficientFunds
 from billing.models import Hold, LedgerAccount
 from billing.pricing import PriceBook
 from billing.services import hold_release, hold_resize, wallet_hold
-from reseller.orders import money
+from reseller.orders import metrics, money
 from reseller.orders.attempts import Outcome, attempt_record
 from reseller.orders.errors import DuplicateOrder, NoNumbers, PriceChanged, ProviderFailed
 from reseller.orders.routing import FIXED_PRICE, Candidate
@@ -166,12 +166,14 @@ def order_purchase(adapter: OrderAdapter, request, candidates: list[Candidate]):
 # reseller.activations.multi): every order opened (held) before the call, then each bought.
 
 
+@metrics.opened
 def order_open(adapter: OrderAdapter, request, first: Candidate):
     """Phase 1 alone: the order row (`requesting`) and the hold of its price. InsufficientFunds,
     DuplicateOrder."""
     return _open(adapter, request, first)
 
 
+@metrics.bought
 def order_buy(adapter: OrderAdapter, order, candidates: list[Candidate], request):
     """Phases 2 and 3 for an opened order, as `order_purchase` does them."""
     with http.deadline(settings.PURCHASE_DEADLINE_SECONDS):

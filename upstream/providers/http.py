@@ -40,6 +40,7 @@ urllib3's own debug log lines are redacted by a filter installed at import.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -58,6 +59,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.retry import Retry
 
 from accounts.redaction import RedactApiKeyFilter, redact, register_secret, scrub  # noqa: F401 - re-exported
+from observability import metrics
 from upstream import destinations
 from upstream.providers.base import BadResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 
@@ -243,6 +245,39 @@ def list_body_limit(provider: Provider, expected: int | None) -> int:
     return min(max(wanted, MAX_BODY_BYTES), LIST_MAX_BODY_BYTES)
 
 
+# --- metrics: every call timed, every failure counted (docs/metrics.md) ----------------
+
+_ERROR_LABELS = ((ProviderUnavailable, "unavailable"), (ProviderTimeout, "timeout"), (BadResponse, "bad_response"))
+
+
+def _action_label(provider: Provider, params: Mapping[str, object]) -> str:
+    """The upstream action our code asked for (`action`, Get-SMS's `method`, or Kopeechka's last
+    path segment): names from our adapters, never a customer's input; anything odd is `unknown`."""
+    action = params.get("action") or params.get("method") or (provider.base_url or "").rstrip("/").rsplit("/", 1)[-1]
+    return metrics.bounded(action)
+
+
+def _observed(send: Callable[..., str]) -> Callable[..., str]:
+    @functools.wraps(send)
+    def observed(provider: Provider, params: Mapping[str, object], **kwargs) -> str:
+        labels = {
+            "provider": metrics.bounded(getattr(provider, "slot", None)),
+            "action": _action_label(provider, params),
+        }
+        started = time.monotonic()
+        try:
+            return send(provider, params, **kwargs)
+        except ProviderError as exc:
+            error = next((label for kind, label in _ERROR_LABELS if isinstance(exc, kind)), "other")
+            metrics.UPSTREAM_ERRORS.labels(error=error, **labels).inc()
+            raise
+        finally:
+            metrics.UPSTREAM_SECONDS.labels(**labels).observe(time.monotonic() - started)
+
+    return observed
+
+
+@_observed
 def call(
     provider: Provider,
     params: Mapping[str, object],
