@@ -12,7 +12,9 @@ failure opens it again at once (the failure count is still over the limit).
 """
 
 import atexit
+import logging
 import threading
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -86,13 +88,16 @@ def _write_successes(pid: int, durations: list[int]) -> None:
 
 
 def _flush_loop() -> None:
+    last = time.monotonic()
     while True:
-        threading.Event().wait(max(settings.PROVIDER_HEALTH_FLUSH_SECONDS, 0.05))
+        interval = settings.PROVIDER_HEALTH_FLUSH_SECONDS
+        time.sleep(min(max(interval, 0.05), 1.0))  # short ticks: a changed interval applies soon
+        if time.monotonic() - last < interval or not _pending:
+            continue
+        last = time.monotonic()
         try:
             health_flush()
         except Exception:  # noqa: BLE001 - kept for the next round; never kill the thread
-            import logging
-
             logging.getLogger(__name__).warning("provider health flush failed; retried", exc_info=True)
         finally:
             connection.close()  # this thread's own connection, back to the pool
@@ -108,7 +113,16 @@ def _flusher_start() -> None:
             _flusher.start()
 
 
-atexit.register(lambda: _pending and health_flush())
+def _flush_at_exit() -> None:
+    if not _pending:
+        return
+    try:
+        health_flush()
+    except Exception:  # noqa: BLE001 - the process is ending: say what was not written
+        logging.getLogger(__name__).warning("provider health: %s successes not written at exit", _pending)
+
+
+atexit.register(_flush_at_exit)
 
 
 def _write_attempt(*, provider_id: int, ok: bool, duration_ms: int) -> None:
