@@ -391,30 +391,40 @@ def holds_release_expired(*, now: datetime | None = None, batch_size: int = 500)
 # --- one statement: the hold and the order that it holds for ----------------------------------------
 
 
+_SKELETONS: dict[tuple, tuple] = {}
+
+
 def _insert_select(obj, overrides: dict[str, tuple[str, list]]) -> tuple[str, str, list]:
     """(`INSERT INTO <table> (<columns>)`, the SELECT list, its parameters) for an unsaved model
     instance: every concrete column from the instance (its auto_now_add fields set now), except
     the ones in `overrides` (column -> an SQL expression and its parameters). Each value is cast to
-    its column's type."""
+    its column's type. The statement's shape is worked out once per model and overridden columns."""
     from django.db import connection
 
-    columns, exprs, params = [], [], []
-    for field in obj._meta.concrete_fields:
-        if field.column in overrides:
-            expr, expr_params = overrides[field.column]
-            columns.append(field.column)
-            exprs.append(expr)
-            params.extend(expr_params)
-            continue
-        if field.primary_key:
-            continue
-        value = field.get_db_prep_save(field.pre_save(obj, True), connection)
-        columns.append(field.column)
-        exprs.append(f"%s::{field.cast_db_type(connection)}")
-        params.append(value)
-    quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(obj._meta.db_table)} ({', '.join(quote(c) for c in columns)})"
-    return head, ", ".join(exprs), params
+    shape = (type(obj), connection.vendor, tuple((c, e) for c, (e, _) in overrides.items()))
+    skeleton = _SKELETONS.get(shape)
+    if skeleton is None:
+        columns, exprs, fields = [], [], []
+        for field in obj._meta.concrete_fields:
+            if field.column in overrides:
+                columns.append(field.column)
+                exprs.append(overrides[field.column][0])
+                fields.append(field.column)  # its parameters come from `overrides`
+            elif not field.primary_key:
+                columns.append(field.column)
+                exprs.append(f"%s::{field.cast_db_type(connection)}")
+                fields.append(field)
+        quote = connection.ops.quote_name
+        head = f"INSERT INTO {quote(obj._meta.db_table)} ({', '.join(quote(c) for c in columns)})"
+        skeleton = _SKELETONS[shape] = (head, ", ".join(exprs), fields)
+    head, exprs, fields = skeleton
+    params: list = []
+    for field in fields:
+        if isinstance(field, str):
+            params.extend(overrides[field][1])
+        else:
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+    return head, exprs, params
 
 
 def wallet_hold_with_order(
