@@ -2,10 +2,11 @@
 
 Three short phases per order, each one transaction:
 
-1. the order row (state `requesting`) and a hold of its sell price;
+1. the order row (state `requesting`) and a hold of its sell price (one statement on PostgreSQL
+   for kinds that `build` their row: billing.services.wallet_hold_with_order);
 2. the upstream call, with no transaction, row lock or database connection held;
 3. the outcome: the number recorded (state `active`, the hold resized if the upstream charged
-   more than quoted), or, when no candidate is left, the hold released and the order ended.
+   more than quoted; one conditional UPDATE, no transaction, when nothing else moves), or, when no candidate is left, the hold released and the order ended.
 
 Candidates (reseller.orders.routing) are tried in order. On NO_NUMBERS, a price refusal or a
 provider error the next candidate is tried, and retargeting the order at it (the previous
