@@ -6,7 +6,8 @@ Three short phases per order, each one transaction:
    for kinds that `build` their row: billing.services.wallet_hold_with_order);
 2. the upstream call, with no transaction, row lock or database connection held;
 3. the outcome: the number recorded (state `active`, the hold resized if the upstream charged
-   more than quoted; one conditional UPDATE, no transaction, when nothing else moves), or, when no candidate is left, the hold released and the order ended.
+   more than quoted; one conditional UPDATE, no transaction, when nothing else moves), or,
+   when no candidate is left, the hold released and the order ended.
 
 Candidates (reseller.orders.routing) are tried in order. On NO_NUMBERS, a price refusal or a
 provider error the next candidate is tried, and retargeting the order at it (the previous
