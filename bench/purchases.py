@@ -9,7 +9,8 @@ buying `wa` (one hot wallet, 500 ms). `--sequential` runs them one after the oth
 
 Each wrk runs --warmup + --seconds; only purchases completed (activated_at) inside the measured
 window of --seconds count. Over that window the script reads the CPU of the gunicorn worker
-processes and of the PostgreSQL backends serving the bench database (/proc), and the
+processes, of the PostgreSQL backends serving the bench database, of the fake upstreams
+process and of wrk (/proc), and the
 database's committed transactions (pg_stat_database.xact_commit: every statement outside a
 transaction is one, a BEGIN ... COMMIT block another), and prints, per scenario: purchases/s,
 wrk's p50/p99 (whole run), upstream buys per purchase; and for the window: worker CPU ms and
@@ -141,11 +142,12 @@ def wrk_result(proc: subprocess.Popen) -> dict:
     }
 
 
-def snapshot(env: dict, workers: list[int]) -> dict:
+def snapshot(env: dict, workers: list[int], others: dict[str, list[int]]) -> dict:
     db = db_counters(env)
     return {
         "t": time.time(),
         "workers": sum(cpu_seconds(p) for p in workers),
+        "others": {name: sum(cpu_seconds(p) for p in pids) for name, pids in others.items()},
         "db": {pid: cpu_seconds(pid) for pid in db["backends"]},
         "commits": db["commits"],
     }
@@ -159,10 +161,11 @@ def window(before: dict, after: dict) -> dict:
         "worker_cpu": after["workers"] - before["workers"],
         "db_cpu": db,
         "commits": after["commits"] - before["commits"],
+        "others": {name: after["others"][name] - cpu for name, cpu in before["others"].items()},
     }
 
 
-def run(names: list[str], *, env, base, keys, args, workers) -> dict:
+def run(names: list[str], *, env, base, keys, args, workers, fake_pid) -> dict:
     """Run `names` at the same time; returns the window and each one's wrk result and window times."""
     scripts, procs = {}, {}
     for name in names:
@@ -174,10 +177,11 @@ def run(names: list[str], *, env, base, keys, args, workers) -> dict:
         procs[name] = wrk_start(
             f"{base}/", script=scripts[name], seconds=args.warmup + args.seconds, connections=connections
         )
+    others = {"fake upstreams": [fake_pid], "wrk": [p.pid for p in procs.values()]}
     time.sleep(args.warmup)
-    before = snapshot(env, workers)
+    before = snapshot(env, workers, others)
     time.sleep(args.seconds)
-    after = snapshot(env, workers)
+    after = snapshot(env, workers, others)
     return {
         "window": window(before, after),
         "t0": before["t"],
@@ -220,7 +224,9 @@ def main() -> None:
             assert urllib.request.urlopen(probe).read().startswith(b"ACCESS_BALANCE:")
             workers = children(server.pid)
             for group in groups:
-                runs.append(run(group, env=env, base=base, keys=keys, args=args, workers=workers))
+                runs.append(
+                    run(group, env=env, base=base, keys=keys, args=args, workers=workers, fake_pid=fake.proc.pid)
+                )
                 time.sleep(2)  # the last purchases of this group end before the next starts
         windows = {
             name: (SCENARIOS[name][1], r["t0"], r["t1"]) for r in runs for name in r["wrk"]
@@ -253,7 +259,8 @@ def main() -> None:
             print(
                 f"window {names}: {n} purchases in {w['seconds']:.1f} s; per purchase: gunicorn workers "
                 f"{w['worker_cpu'] * 1000 / n:.1f} ms CPU, PostgreSQL {w['db_cpu'] * 1000 / n:.1f} ms CPU, "
-                f"{w['commits'] / n:.2f} transactions (xact_commit)"
+                f"{w['commits'] / n:.2f} transactions (xact_commit); "
+                + ", ".join(f"{name} {cpu * 1000 / n:.1f} ms CPU" for name, cpu in w["others"].items())
             )
     print("targets: >= 100/s (many wallets, 1 s) and >= 60/s (hot wallet, 500 ms), side by side")
 
