@@ -117,3 +117,97 @@ def test_a_change_committed_elsewhere_is_seen_by_the_next_purchase(api, upstream
         other.execute("UPDATE upstream_offer SET cost = 7.0000 WHERE provider_id = %s", [provider.pk])
         other.commit()
     assert _buy(api, key).price == Decimal("7.00")
+
+
+# --- the hold and the order in one statement (billing.services.wallet_hold_with_order) ------------
+
+
+def _order_for(customer, provider) -> Activation:
+    return Activation(
+        customer=customer,
+        provider=provider,
+        service=Service.objects.get(code="tg"),
+        country_id=22,
+        price=Decimal("2.00"),
+        cost=Decimal("2.00"),
+        cost_pkr=Decimal("2.00"),
+    )
+
+
+def _hold_for(customer, provider, amount: str):
+    from django.utils import timezone
+
+    from billing.selectors import wallet_of
+    from billing.services import wallet_hold_with_order
+
+    order = _order_for(customer, provider)
+    hold = wallet_hold_with_order(
+        wallet_id=wallet_of(customer).pk,
+        amount=Decimal(amount),
+        order=order,
+        kind="activation",
+        key_suffix="hold:0",
+        expires_at=timezone.now() + timezone.timedelta(minutes=30),
+    )
+    return order, hold
+
+
+@pytest.mark.django_db
+def test_hold_with_order_refused_writes_nothing(upstream, customer_with_key):
+    from accounts.errors import AccountBlocked
+    from billing.errors import InsufficientFunds
+    from billing.models import Hold
+    from billing.selectors import wallet_of
+
+    fake, provider = upstream
+    customer, _ = customer_with_key(balance="5.00")
+    order, hold = _hold_for(customer, provider, "4.00")
+    assert Activation.objects.get(pk=order.pk).hold_id == hold.pk
+    assert Hold.objects.get(pk=hold.pk).amount == Decimal("4.00")
+    with pytest.raises(InsufficientFunds):
+        _hold_for(customer, provider, "1.01")
+    assert (wallet_of(customer).held, Activation.objects.count(), Hold.objects.count()) == (Decimal("4.00"), 1, 1)
+    type(customer).objects.filter(pk=customer.pk).update(is_blocked=True)
+    with pytest.raises(AccountBlocked):
+        _hold_for(customer, provider, "0.50")
+    assert (wallet_of(customer).held, Activation.objects.count(), Hold.objects.count()) == (Decimal("4.00"), 1, 1)
+    from reseller.orders import money
+
+    money.refund(Activation.objects.get(pk=order.pk), reason="test")  # the ledger ends clean
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hold_with_order_never_spends_the_same_money_twice(upstream, customer_with_key):
+    """Eight threads race for a wallet that covers three holds: exactly three win."""
+    import threading
+
+    from django.db import connection as thread_connection
+
+    from billing.errors import InsufficientFunds
+    from billing.selectors import wallet_of
+
+    fake, provider = upstream
+    customer, _ = customer_with_key(balance="6.00")
+    won, refused, start = [], [], threading.Barrier(8)
+
+    def race():
+        try:
+            start.wait()
+            won.append(_hold_for(customer, provider, "2.00")[0].pk)
+        except InsufficientFunds:
+            refused.append(1)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=race) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (len(won), len(refused)) == (3, 5)
+    assert wallet_of(customer).held == Decimal("6.00")
+    assert Activation.objects.filter(pk__in=won, hold__isnull=False).count() == 3
+    from reseller.orders import money
+
+    for pk in won:
+        money.refund(Activation.objects.get(pk=pk), reason="test")
