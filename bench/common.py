@@ -82,7 +82,7 @@ def gunicorn(env: dict, probe: str):
     )
     try:
         wait_up(probe)
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -126,3 +126,41 @@ def table(results: dict) -> str:
     for name, r in results.items():
         lines.append(f"{name:<34}{r['rps']:>10.1f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>9}")
     return "\n".join(lines)
+
+
+# --- CPU and database counters (Linux /proc, pg_stat_*) ---------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process (gunicorn's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def db_counters(env: dict) -> dict:
+    """This database's committed transactions and the backend processes serving it now."""
+    import psycopg
+
+    dbname = env["DATABASE_URL"].rsplit("/", 1)[1]
+    with psycopg.connect(env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        commits = conn.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = %s", [dbname]).fetchone()[0]
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [dbname])]
+    return {"commits": commits, "backends": pids}

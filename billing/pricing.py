@@ -267,6 +267,22 @@ def _checked_cost(cost_pkr: object) -> Decimal:
     return cost
 
 
+_ALL = object()
+
+
+def enabled_rules(*, customer_id: int | None | object = _ALL) -> list[_Rule]:
+    """One query: the enabled rules without a customer plus `customer_id`'s (every customer's
+    when not given: a PriceBook drops the rules of other customers)."""
+    rows = MarkupRule.objects.filter(enabled=True)
+    if customer_id is not _ALL:
+        mine = Q(customer_id__isnull=True)
+        if customer_id is not None:
+            mine |= Q(customer_id=customer_id)
+        rows = rows.filter(mine)
+    names = [PROVIDER_NAME, SERVICE_NAME] if _target_names is not None else []
+    return [_Rule.from_values(row) for row in with_target_names(rows).values(*_RULE_FIELDS, *names)]
+
+
 # Products a rule may be limited to (MarkupRule.product); "" is every product.
 RULE_PRODUCTS = ("rental", "email")
 
@@ -295,12 +311,7 @@ class PriceBook:
     @classmethod
     def load(cls, *, customer_id: int | None) -> "PriceBook":
         """One query: the enabled rules without a customer, plus this customer's."""
-        mine = Q(customer_id__isnull=True)
-        if customer_id is not None:
-            mine |= Q(customer_id=customer_id)
-        rows = with_target_names(MarkupRule.objects.filter(mine, enabled=True))
-        names = [PROVIDER_NAME, SERVICE_NAME] if _target_names is not None else []
-        rules = [_Rule.from_values(row) for row in rows.values(*_RULE_FIELDS, *names)]
+        rules = enabled_rules(customer_id=customer_id)
         return cls(customer_id=customer_id, rules=rules, default_percent=default_markup_percent())
 
     def rule_for(

@@ -386,3 +386,129 @@ def holds_release_expired(*, now: datetime | None = None, batch_size: int = 500)
                     released += 1
         if len(batch) < batch_size:
             return released
+
+
+# --- one statement: the hold and the order that it holds for ----------------------------------------
+
+
+_SKELETONS: dict[tuple, tuple] = {}
+
+
+def _insert_select(obj, overrides: dict[str, tuple[str, list]]) -> tuple[str, str, list]:
+    """(`INSERT INTO <table> (<columns>)`, the SELECT list, its parameters) for an unsaved model
+    instance: every concrete column from the instance (its auto_now_add fields set now), except
+    the ones in `overrides` (column -> an SQL expression and its parameters). Each value is cast to
+    its column's type. The statement's shape is worked out once per model and overridden columns."""
+    from django.db import connection
+
+    shape = (type(obj), connection.vendor, tuple((c, e) for c, (e, _) in overrides.items()))
+    skeleton = _SKELETONS.get(shape)
+    if skeleton is None:
+        columns, exprs, fields = [], [], []
+        for field in obj._meta.concrete_fields:
+            if field.column in overrides:
+                columns.append(field.column)
+                exprs.append(overrides[field.column][0])
+                fields.append(field.column)  # its parameters come from `overrides`
+            elif not field.primary_key:
+                columns.append(field.column)
+                exprs.append(f"%s::{field.cast_db_type(connection)}")
+                fields.append(field)
+        quote = connection.ops.quote_name
+        head = f"INSERT INTO {quote(obj._meta.db_table)} ({', '.join(quote(c) for c in columns)})"
+        skeleton = _SKELETONS[shape] = (head, ", ".join(exprs), fields)
+    head, exprs, fields = skeleton
+    params: list = []
+    for field in fields:
+        if isinstance(field, str):
+            params.extend(overrides[field][1])
+        else:
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
+    return head, exprs, params
+
+
+def wallet_hold_with_order(
+    *,
+    wallet_id: int,
+    amount: Decimal,
+    order,
+    kind: str,
+    key_suffix: str,
+    expires_at: datetime,
+    hold_field: str = "hold",
+) -> Hold:
+    """In ONE statement (PostgreSQL): the wallet's held sum raised by `amount` (if its owner is
+    active and unblocked and the money is available: the conditional UPDATE of `wallet_hold`),
+    a hold of it, and `order` (an unsaved model instance of any table with a sequence-backed id)
+    inserted pointing at the hold through `hold_field`. The hold is the order's as `wallet_hold`
+    would make it: key `<kind>:<id>:<key_suffix>`, memo `<kind> #<id>`, order reference
+    (kind, id). The wallet row is locked for this one statement only; either all three rows are
+    written or none. Sets `order.pk` and returns the hold. Raises AccountBlocked,
+    InsufficientFunds, BalanceOutOfRange (nothing written), IntegrityError from the order's own
+    constraints (nothing written)."""
+    from django.db import connection
+
+    amount = parse_amount(amount)
+    hold = Hold(
+        account_id=wallet_id,
+        amount=amount,
+        idempotency_key="",
+        expires_at=expires_at,
+        memo="",
+        order_kind=kind,
+        order_pk=0,
+    )
+    quote = connection.ops.quote_name
+    table = order._meta.db_table
+    hold_head, hold_exprs, hold_params = _insert_select(
+        hold,
+        {
+            "account_id": ("w.id", []),
+            "idempotency_key": ("%s::text || o.id || %s::text", [f"{kind}:", f":{key_suffix}"]),
+            "memo": ("%s::text || o.id", [f"{kind} #"]),
+            "order_pk": ("o.id", []),
+        },
+    )
+    hold_column = order._meta.get_field(hold_field).column
+    order_head, order_exprs, order_params = _insert_select(
+        order, {order._meta.pk.column: ("o.id", []), hold_column: ("h.id", [])}
+    )
+    accounts, customers = LedgerAccount._meta.db_table, Customer._meta.db_table
+    # Table and column names come from model metadata, never from input; values are bound parameters.
+    sql = (
+        f"WITH o AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id), "  # noqa: S608
+        f"w AS (UPDATE {quote(accounts)} a SET held = a.held + %s "
+        "WHERE a.id = %s AND a.held <= %s AND (a.allow_negative OR a.balance >= a.held + %s) "
+        f"AND EXISTS (SELECT 1 FROM {quote(customers)} c "
+        "WHERE c.id = a.customer_id AND NOT c.is_blocked AND c.is_active) RETURNING a.id), "
+        f"h AS ({hold_head} SELECT {hold_exprs} FROM w, o RETURNING id), "
+        f"r AS ({order_head} SELECT {order_exprs} FROM o, h RETURNING id) "
+        "SELECT (SELECT id FROM o), (SELECT id FROM h), (SELECT id FROM r)"
+    )
+    params = [
+        table,
+        order._meta.pk.column,
+        amount,
+        wallet_id,
+        MAX_AMOUNT - amount,
+        amount,
+        *hold_params,
+        *order_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        order_id, hold_id, inserted = cursor.fetchone()
+    if inserted is None:
+        owner = Customer.objects.filter(wallet=wallet_id).values("is_blocked", "is_active").first()
+        if owner is None or owner["is_blocked"] or not owner["is_active"]:
+            raise AccountBlocked("the wallet's owner is blocked")
+        _refused(wallet_id, ZERO, amount)
+    hold.pk = hold_id
+    hold.idempotency_key = f"{kind}:{order_id}:{key_suffix}"
+    hold.memo = f"{kind} #{order_id}"
+    hold.order_pk = order_id
+    hold._state.adding = False
+    order.pk = order_id
+    setattr(order, hold_field, hold)
+    order._state.adding = False
+    return hold

@@ -322,6 +322,9 @@ DEFAULT_MARKUP_PERCENT = Decimal(env.str("DEFAULT_MARKUP_PERCENT", default="0"))
 # Circuit breaker: consecutive provider errors before a provider is skipped, and for how long.
 PROVIDER_CIRCUIT_FAILURES = env.int("PROVIDER_CIRCUIT_FAILURES", default=5)
 PROVIDER_CIRCUIT_COOLDOWN_SECONDS = env.int("PROVIDER_CIRCUIT_COOLDOWN_SECONDS", default=60)
+# Successful purchase attempts are written to the provider's health row once per this interval
+# per process (one UPDATE for all of them); 0: one UPDATE per attempt (upstream/health.py).
+PROVIDER_HEALTH_FLUSH_SECONDS = env.float("PROVIDER_HEALTH_FLUSH_SECONDS", default=1.0)
 # Upstream reconciliation (docs/operators-guide.md): drift (PKR) tolerated beyond the unknown-outcome
 # exposure between two balance snapshots (rounding of each cost to the paisa, rate changes).
 RECONCILE_TOLERANCE_PKR = Decimal(env.str("RECONCILE_TOLERANCE_PKR", default="1.00"))

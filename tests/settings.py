@@ -31,6 +31,9 @@ STATIC_ROOT = None  # nothing collected in tests; whitenoise then serves nothing
 # test_abuse_limits.py switches them on (`abuse_limits` fixture) and the gunicorn tests run the defaults.
 RATE_LIMIT_PER_KEY = RATE_LIMIT_PER_IP = RATE_LIMIT_BAD_KEYS_PER_IP = ""
 UNKNOWN_KEY_CACHE_SECONDS = 0
+# Provider health written per attempt, so a test reads it right after a purchase; the batched
+# writes (the production default) have their own test (tests/upstream/test_health_batching.py).
+PROVIDER_HEALTH_FLUSH_SECONDS = 0.0
 
 # Two checkouts on one machine (a developer's tree and a CI clone) must not share a test database.
 import hashlib  # noqa: E402

@@ -11,9 +11,15 @@ After the cooldown the next order probes it: a success closes the circuit, one m
 failure opens it again at once (the failure count is still over the limit).
 """
 
+import atexit
+import logging
+import threading
+import time
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -21,13 +27,105 @@ from upstream.models import Provider
 
 WEIGHT = 0.1  # each new event counts for 10 % of the average
 
+# Successful attempts not yet written, per provider id: their durations in order (this process).
+_pending: dict[int, list[int]] = defaultdict(list)
+_pending_lock = threading.Lock()
+_flusher: threading.Thread | None = None
+
 
 def _ewma(field: str, sample: float):
     return F(field) * (1 - WEIGHT) + Value(sample * WEIGHT)
 
 
 def provider_record_attempt(*, provider_id: int, ok: bool, duration_ms: int) -> None:
-    """A purchase attempt ended: `ok` is False for a provider error (circuit-relevant)."""
+    """A purchase attempt ended: `ok` is False for a provider error (circuit-relevant).
+
+    With PROVIDER_HEALTH_FLUSH_SECONDS > 0 a success is only noted in this process and written
+    with the others of that interval in one UPDATE (`health_flush`, by a thread of this process,
+    and at its exit): purchases do not queue on the provider's row. The figures are those of
+    one UPDATE per attempt (the averages are applied in order). A failure is written at once, after
+    this process's pending successes (the circuit breaker counts failures since the last success)."""
+    if ok and settings.PROVIDER_HEALTH_FLUSH_SECONDS > 0:
+        with _pending_lock:
+            _pending[provider_id].append(duration_ms)
+        _flusher_start()
+        return
+    health_flush(provider_id)
+    _write_attempt(provider_id=provider_id, ok=ok, duration_ms=duration_ms)
+
+
+def health_flush(provider_id: int | None = None) -> int:
+    """Write this process's pending successes (of one provider, or all): one UPDATE per provider.
+    Returns how many attempts were written."""
+    with _pending_lock:
+        ids = [provider_id] if provider_id is not None else list(_pending)
+        batches = {pid: _pending.pop(pid) for pid in ids if _pending.get(pid)}
+    written = 0
+    for pid, durations in batches.items():
+        try:
+            _write_successes(pid, durations)
+        except Exception:
+            with _pending_lock:  # nothing lost: back in front of what came since
+                _pending[pid][:0] = durations
+            raise
+        written += len(durations)
+    return written
+
+
+def _write_successes(pid: int, durations: list[int]) -> None:
+    """n successes in one UPDATE: x <- x*(1-w) + w*s applied n times in order is
+    x*(1-w)^n + sum(w*(1-w)^(n-1-i)*s_i)."""
+    n = len(durations)
+    keep = (1 - WEIGHT) ** n  # what is left of the old average after n samples
+    latency = sum(WEIGHT * (1 - WEIGHT) ** (n - 1 - i) * d for i, d in enumerate(durations))
+    Provider.objects.filter(pk=pid).update(
+        success_rate=F("success_rate") * keep + Value(1 - keep),
+        latency_ms=F("latency_ms") * keep + Value(float(latency)),
+        attempts_seen=F("attempts_seen") + n,
+        consecutive_failures=0,
+        circuit_open_until=None,
+    )
+
+
+def _flush_loop() -> None:
+    last = time.monotonic()
+    while True:
+        interval = settings.PROVIDER_HEALTH_FLUSH_SECONDS
+        time.sleep(min(max(interval, 0.05), 1.0))  # short ticks: a changed interval applies soon
+        if time.monotonic() - last < interval or not _pending:
+            continue
+        last = time.monotonic()
+        try:
+            health_flush()
+        except Exception:  # noqa: BLE001 - kept for the next round; never kill the thread
+            logging.getLogger(__name__).warning("provider health flush failed; retried", exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection, back to the pool
+
+
+def _flusher_start() -> None:
+    global _flusher
+    if _flusher is not None and _flusher.is_alive():
+        return
+    with _pending_lock:
+        if _flusher is None or not _flusher.is_alive():
+            _flusher = threading.Thread(target=_flush_loop, name="provider-health-flush", daemon=True)
+            _flusher.start()
+
+
+def _flush_at_exit() -> None:
+    if not _pending:
+        return
+    try:
+        health_flush()
+    except Exception:  # noqa: BLE001 - the process is ending: say what was not written
+        logging.getLogger(__name__).warning("provider health: %s successes not written at exit", _pending)
+
+
+atexit.register(_flush_at_exit)
+
+
+def _write_attempt(*, provider_id: int, ok: bool, duration_ms: int) -> None:
     if ok:
         Provider.objects.filter(pk=provider_id).update(
             success_rate=_ewma("success_rate", 1.0),

@@ -16,7 +16,7 @@ from reseller.orders.routing import Candidate, candidates_for, within_limit
 from upstream.models import Country, Service
 from upstream.providers import client_for
 from upstream.providers.base import BuyRequest, Purchase
-from upstream.selectors import provider_by_slot
+from upstream.routing_state import provider_by_slot
 
 ORDER_REF_PREFIX = "act"
 
@@ -71,7 +71,12 @@ class ActivationOrders(OrderAdapter):
         return lifetime_seconds(order.kind)
 
     def create(self, request: PurchaseRequest, first: Candidate) -> Activation:
-        return Activation.objects.create(
+        activation = self.build(request, first)
+        activation.save(force_insert=True)
+        return activation
+
+    def build(self, request: PurchaseRequest, first: Candidate) -> Activation:
+        return Activation(
             kind=request.kind,
             cheap_server_id=request.cheap_server_id,
             customer_id=request.customer_id,

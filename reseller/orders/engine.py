@@ -2,10 +2,12 @@
 
 Three short phases per order, each one transaction:
 
-1. the order row (state `requesting`) and a hold of its sell price;
+1. the order row (state `requesting`) and a hold of its sell price (one statement on PostgreSQL
+   for kinds that `build` their row: billing.services.wallet_hold_with_order);
 2. the upstream call, with no transaction, row lock or database connection held;
 3. the outcome: the number recorded (state `active`, the hold resized if the upstream charged
-   more than quoted), or, when no candidate is left, the hold released and the order ended.
+   more than quoted; one conditional UPDATE, no transaction, when nothing else moves), or,
+   when no candidate is left, the hold released and the order ended.
 
 Candidates (reseller.orders.routing) are tried in order. On NO_NUMBERS, a price refusal or a
 provider error the next candidate is tried, and retargeting the order at it (the previous
@@ -32,6 +34,7 @@ is here, once.
 import logging
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -43,7 +46,7 @@ from django.utils import timezone
 from billing.errors import InsufficientFunds
 from billing.models import Hold, LedgerAccount
 from billing.pricing import PriceBook
-from billing.services import hold_release, hold_resize, wallet_hold
+from billing.services import hold_release, hold_resize, wallet_hold, wallet_hold_with_order
 from reseller.orders import metrics, money
 from reseller.orders.attempts import Outcome, attempt_record
 from reseller.orders.errors import DuplicateOrder, NoNumbers, PriceChanged, ProviderFailed
@@ -92,6 +95,12 @@ class OrderAdapter(ABC):
     @abstractmethod
     def create(self, request, first: Candidate):
         """Insert the order row for `first` (inside phase 1's transaction)."""
+
+    def build(self, request, first: Candidate):
+        """The order row for `first`, unsaved (its `hold` not set), where the kind can be written
+        with its hold in one statement (billing.services.wallet_hold_with_order); None: `create`
+        in a transaction instead."""
+        return None
 
     def is_duplicate(self, request) -> bool:
         """After an IntegrityError in `create`: whether the request repeats an existing order."""
@@ -201,8 +210,22 @@ def _hold(adapter: OrderAdapter, wallet_id: int, order, amount: Decimal, attempt
 
 
 def _open(adapter: OrderAdapter, request, first: Candidate):
-    """One transaction: the order row and the hold of its price."""
+    """The order row and the hold of its price: one statement where the kind and the database
+    allow it (the wallet row locked for that statement only), else one transaction."""
     try:
+        order = adapter.build(request, first) if connection.vendor == "postgresql" else None
+        if order is not None:
+            # Inside a caller's transaction (a test's) a failed statement must not abort it: a savepoint.
+            with transaction.atomic() if connection.in_atomic_block else _no_block():
+                wallet_hold_with_order(
+                    wallet_id=request.wallet_id,
+                    amount=first.quote.price,
+                    order=order,
+                    kind=order.kind,
+                    key_suffix="hold:0",
+                    expires_at=timezone.now() + timedelta(seconds=adapter.lifetime_seconds(order)) + HOLD_MARGIN,
+                )
+            return order
         with transaction.atomic():
             order = adapter.create(request, first)
             order.hold = _hold(adapter, request.wallet_id, order, first.quote.price, attempt=0)
@@ -212,6 +235,11 @@ def _open(adapter: OrderAdapter, request, first: Candidate):
             raise DuplicateOrder() from None
         raise
     return order
+
+
+@contextmanager
+def _no_block():
+    yield
 
 
 # --- failover --------------------------------------------------------------------------------
@@ -376,8 +404,10 @@ def _record(adapter: OrderAdapter, order, candidate: Candidate, bought: Purchase
         "expires_at": now + timedelta(seconds=adapter.lifetime_seconds(order)),
         **adapter.recorded(order, bought, now),
     }
+    # Nothing to move but the row: one conditional UPDATE needs no transaction of its own.
+    alone = (new_price is None or new_price <= order.price) and type(adapter).settle is OrderAdapter.settle
     try:
-        with transaction.atomic():
+        with _no_block() if alone else transaction.atomic():
             if new_price is not None and new_price > order.price:
                 try:
                     fields["hold"] = hold_resize(

@@ -14,12 +14,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from billing.pricing import PriceBook, Quote
+from billing.pricing import Quote
 from reseller.orders.errors import PriceAboveLimit, ProviderFailed
+from upstream import routing_state
 from upstream.health import circuit_open
 from upstream.models import Offer
 from upstream.providers.base import client_class
-from upstream.selectors import offers_for, operators_listing, upstream_codes
+from upstream.selectors import operators_listing
 
 FIXED_PRICE = "fixed price"  # the explanation of a fixed-price quote
 
@@ -49,11 +50,25 @@ def candidates_for(
     country (upstream.Operator), asked for those; when no provider lists any of them there, every
     offer, for any operator (SMS-Activate's API document: "the number of the first operator that matches the request
     parameters will be returned"). `phone_exception`: only providers whose protocol takes and
-    honours excluded prefixes."""
-    offers = list(
-        offers_for(
-            service_id=service.pk, country_id=country.pk if country is not None else None, provider_slot=provider_slot
+    honours excluded prefixes.
+
+    Offers, code mappings and markup rules come from this process's cache, the providers' health
+    from the one read of this request (upstream.routing_state)."""
+    with routing_state.request_scope():
+        return _candidates(
+            customer_id=customer_id,
+            service=service,
+            country=country,
+            provider_slot=provider_slot,
+            fixed_price=fixed_price,
+            operator=operator,
+            phone_exception=phone_exception,
         )
+
+
+def _candidates(*, customer_id, service, country, provider_slot, fixed_price, operator, phone_exception):
+    offers = routing_state.offers_for(
+        service_id=service.pk, country_id=country.pk if country is not None else None, provider_slot=provider_slot
     )
     codes = list(dict.fromkeys(c.strip() for c in (operator or "").lower().split(",") if c.strip()))
     if "any" in codes:
@@ -67,12 +82,12 @@ def candidates_for(
     healthy = [o for o in offers if not circuit_open(o.provider, now)]
     if provider_slot is not None and offers and not healthy:
         raise ProviderFailed(provider_slot, "UNAVAILABLE")
-    codes = upstream_codes(
+    codes = routing_state.upstream_codes(
         provider_ids={o.provider_id for o in healthy},
         service_id=service.pk,
         country_ids={o.country_id for o in healthy},
     )
-    book = PriceBook.load(customer_id=customer_id) if fixed_price is None else None
+    book = routing_state.price_book(customer_id=customer_id) if fixed_price is None else None
     found = []
     for o in healthy:
         cost_pkr = o.provider.to_pkr(o.cost)

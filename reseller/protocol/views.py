@@ -27,6 +27,7 @@ from reseller.protocol.endpoints import Endpoint
 from reseller.protocol.errors import UnknownAction
 from reseller.protocol.params import Params
 from reseller.protocol.render import Reply, render
+from upstream.routing_state import request_scope
 
 log = logging.getLogger("reseller.protocol")
 
@@ -58,7 +59,8 @@ def endpoint_view(endpoint: Endpoint):
         if request.method in INERT_METHODS:
             return _inert(request, endpoint)
         try:
-            reply = _dispatch(request, endpoint)
+            with request_scope():  # the routing state read at most once per request
+                reply = _dispatch(request, endpoint)
         except Exception as exc:  # noqa: BLE001 - the wire must never see a traceback
             factory = endpoint.errors.lookup(exc)
             if factory is None:

@@ -7,7 +7,7 @@ from reseller.orders.errors import OrderNotFound, UnknownCountry, UnknownProvide
 from reseller.protocol.context import Call
 from reseller.protocol.errors import BadId, BadStatus, MalformedId, WrongExceptionPhone
 from upstream.models import SLOTS, Country, Service
-from upstream.selectors import country_get, provider_by_slot, service_by_code_or_id
+from upstream.routing_state import country_get, provider_by_slot, service_by_code_or_id
 
 _INT = re.compile(r"-?[0-9]{1,18}")
 MAX_ID = 2**63 - 1
