@@ -23,8 +23,16 @@ class StatusRow:
     previous_code: str
 
 
-def activation_status(*, customer_id: int, activation_id: int, kind: str = OrderKind.ACTIVATION) -> StatusRow:
-    """OrderNotFound for an unknown id and for another customer's (indistinguishable)."""
+def activation_status(
+    *, customer_id: int, activation_id: int, kind: str = OrderKind.ACTIVATION, read=None
+) -> StatusRow:
+    """OrderNotFound for an unknown id and for another customer's (indistinguishable). `read`: the
+    (activation id, (state, code, previous_code) or None) already read with the key
+    (reseller/protocol/auth.py), used when it is this id's and an activation's."""
+    if read is not None and read[0] == activation_id and kind == OrderKind.ACTIVATION:
+        if read[1] is None:
+            raise OrderNotFound()
+        return StatusRow(*read[1])
     with connection.cursor() as cursor:
         cursor.execute(_STATUS_SQL, [activation_id, customer_id, kind])
         row = cursor.fetchone()

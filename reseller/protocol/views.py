@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from reseller.client_ip import client_ip
 from reseller.protocol import throttle
+from reseller.protocol.actions import activations, inputs
 from reseller.protocol.auth import authenticate
 from reseller.protocol.context import Call
 from reseller.protocol.endpoints import Endpoint
@@ -40,12 +41,18 @@ def _dispatch(request: HttpRequest, endpoint: Endpoint) -> Reply:
     ip = client_ip(request)
     throttle.check_ip(ip)
     params = Params.from_request(request)
-    principal = authenticate(params.get("api_key"), ip)
     action = params.get("action")
     handler = endpoint.actions.get(action) if action is not None else None
+    principal = authenticate(params.get("api_key"), ip, status_of=_status_of(handler, params))
     if handler is None:
         raise UnknownAction(action)
     return handler(Call(principal=principal, params=params, endpoint=endpoint.name))
+
+
+def _status_of(handler, params: Params) -> int | None:
+    """handler_api.php's getStatus: its activation id, read with the key in one statement; None for
+    every other action and for an id getStatus itself refuses (it reads and answers as before)."""
+    return inputs.positive_int(params.get("id")) if handler is activations.get_status else None
 
 
 def one_line(exc: BaseException) -> str:

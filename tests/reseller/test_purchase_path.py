@@ -211,3 +211,26 @@ def test_hold_with_order_never_spends_the_same_money_twice(upstream, customer_wi
 
     for pk in won:
         money.refund(Activation.objects.get(pk=pk), reason="test")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_get_status_reads_key_and_activation_in_one_statement(api, upstream, customer_with_key):
+    """getStatus, the most polled call: the key and the activation's status in one statement,
+    with the same replies as two (an unknown id, another customer's, a malformed one)."""
+    _, key = customer_with_key(balance="500.00")
+    _, other_key = customer_with_key(balance="500.00")
+    mine = _buy(api, key)
+    theirs = _buy(api, other_key)
+    for activation_id, expected in (
+        (mine.pk, "STATUS_WAIT_CODE"),
+        (theirs.pk, "NO_ACTIVATION"),
+        (10**12, "NO_ACTIVATION"),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            assert api(key, "getStatus", id=str(activation_id)) == expected
+        assert len(queries.captured_queries) == 1, [q["sql"] for q in queries.captured_queries]
+    Activation.objects.filter(pk=mine.pk).update(state=Activation.State.CODE_RECEIVED, code="123456")
+    assert api(key, "getStatus", id=str(mine.pk)) == "STATUS_OK:123456"
+    assert api(key, "getStatus", id="abc") == "NO_ACTIVATION"
+    assert api(key, "getStatus") == "BAD_ID"
+    assert api("0" * 32, "getStatus", id=str(mine.pk)) == "BAD_KEY"

@@ -96,7 +96,10 @@ def _mine(call: Call, *, wrong_id: bool = False) -> Activation:
 
 
 def get_status(call: Call) -> Token:
-    a = activation_status(customer_id=call.principal.customer_id, activation_id=inputs.activation_id(call))
+    p = call.principal
+    a = activation_status(
+        customer_id=p.customer_id, activation_id=inputs.activation_id(call), read=(p.status_of, p.status)
+    )
     if a.state == State.CODE_RECEIVED:
         return Token("STATUS_OK", (a.code,))
     if a.state == State.WAITING_RETRY:
