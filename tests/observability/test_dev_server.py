@@ -19,19 +19,21 @@ from tests.subprocess_env import production_env
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def serve(tmp_path, log_format: str | None) -> tuple[str, str, str]:
+def serve(tmp_path, log_format: str | None, embedded: bool = True) -> tuple[str, str, str]:
     """(key, request id, everything the server wrote) for one handler_api request with a key."""
     key = generate_api_key()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = production_env(
-        EMBEDDED="1", DEBUG="0", REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        EMBEDDED="1" if embedded else "0",
+        DEBUG="0",
+        REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
     )
     env.pop("LOG_FORMAT", None)
     if log_format:
         env["LOG_FORMAT"] = log_format
-    log = tmp_path / f"serve-{log_format}.log"
+    log = tmp_path / f"serve-{log_format}-{embedded}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--noreload", "--nostatic", f"127.0.0.1:{port}"],
@@ -74,3 +76,13 @@ def test_json_when_asked(tmp_path):
     (request_line,) = [line for line in lines if line["logger"] == "django.server"]
     assert request_line["request_id"] == request_id and request_line["status_code"] == 200
     assert request_line["message"] == f'"GET {HANDLER}?api_key=***&action=x HTTP/1.1" 200 7'
+
+
+def test_masked_with_production_settings(tmp_path):
+    """The same server with production settings (EMBEDDED=0, LOG_FORMAT unset: JSON): masked too."""
+    key, request_id, text = serve(tmp_path, None, embedded=False)
+    assert key not in text
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    (request_line,) = [line for line in lines if line["logger"] == "django.server"]
+    assert request_line["message"] == f'"GET {HANDLER}?api_key=***&action=x HTTP/1.1" 200 7'
+    assert request_line["request_id"] == request_id
