@@ -21,6 +21,6 @@ RUN EMBEDDED=1 DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collec
     && mkdir -p var && chown app var \
     && chmod +x docker-entrypoint.sh
 USER app
-EXPOSE 8000
+EXPOSE 8000 9808
 ENTRYPOINT ["./docker-entrypoint.sh"]
 CMD ["web"]

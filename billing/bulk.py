@@ -15,7 +15,8 @@ It keeps the single path's rules, by the same means:
   then the provider floats and upstream cost (ascending id), each set by one
   `SELECT … ORDER BY id FOR UPDATE`, so a bulk charge and any single-row write never deadlock;
 - an idempotency key already booked with the same accounts, amount and kind is a replay (its
-  balances are not moved again); one booked otherwise is a conflict;
+  balances are not moved again); one booked otherwise is a conflict; a hold's capture key is
+  never a replay (the hold was open until this statement);
 - a balance change is conditional exactly as `services._apply`'s (available money, the columns'
   range).
 Anything it cannot book as the single path would (a hold no longer open, a conflict, a refused
@@ -85,6 +86,10 @@ def charges_post(charges: list[Charge]) -> int:
                 + (c.cost_memo or c.memo, c.order.kind, c.order.pk)
             )
     booked = _insert(transfers, now)
+    if any(t[3] == Transfer.Kind.CAPTURE and t[4] not in booked for t in transfers):
+        # The hold was open until this statement, so its capture cannot have been booked before:
+        # a key already there is not a replay, and taking it as one would leave the hold's money held.
+        raise BulkRefused("a capture of an open hold is already booked")
     first, second = defaultdict(lambda: [ZERO, ZERO]), defaultdict(lambda: [ZERO, ZERO])
     for source, destination, amount, kind, key, hold_id, *_ in transfers:
         if key not in booked:

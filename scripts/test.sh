@@ -3,29 +3,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
-# Debian's Chromium and its driver for the browser tests (tests/browser), installed when missing
-# (as root, or through password-less sudo). If that fails the browser tests skip, or fail under CI.
-if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+# Debian's programs some tests drive, installed when missing (as root, or through password-less sudo)
+# in one apt-get run; a test whose program is still missing skips (the browser tests fail under CI):
+#   chromium, chromium-driver  the browser tests (tests/browser)
+#   docker-compose             validating compose.yaml (tests/test_compose.py), unless `docker compose` exists
+#   pgbouncer                  transaction pooling (tests/test_transaction_pooling.py)
+#   nginx                      the reverse-proxy example of docs/operations.md (tests/test_operations_examples.py)
+has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+missing=()
+has chromium && has chromedriver || missing+=(chromium chromium-driver)
+docker compose version >/dev/null 2>&1 || has docker-compose || missing+=(docker-compose)
+has pgbouncer || missing+=(pgbouncer)
+has nginx || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then as_root=""; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; else as_root="-"; fi
   if [ "$as_root" != "-" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing chromium and chromium-driver"
-    $as_root env DEBIAN_FRONTEND=noninteractive sh -c \
-      'apt-get update -qq && apt-get install -y -qq chromium chromium-driver' \
-      || echo "could not install chromium and chromium-driver: the browser tests skip (fail under CI)" >&2
+    echo "installing ${missing[*]}"
+    $as_root env DEBIAN_FRONTEND=noninteractive sh -c "apt-get update -qq && apt-get install -y -qq ${missing[*]}" \
+      || echo "could not install ${missing[*]}: their tests skip (the browser tests fail under CI)" >&2
   else
-    echo "chromium/chromedriver missing, no root or sudo to apt-get them: the browser tests skip (fail under CI)" >&2
-  fi
-fi
-# A compose tool to validate compose.yaml (tests/test_compose.py): the `docker compose` plugin, else
-# Debian's docker-compose, installed when neither exists (the config check needs no Docker daemon).
-if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then as_root=""; elif sudo -n true 2>/dev/null; then as_root="sudo -n"; else as_root="-"; fi
-  if [ "$as_root" != "-" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing docker-compose"
-    $as_root env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -qq && apt-get install -y -qq docker-compose' \
-      || echo "could not install docker-compose: the compose checks skip (fail under CI)" >&2
-  else
-    echo "no compose tool, no root or sudo to apt-get docker-compose: the compose checks skip (fail under CI)" >&2
+    echo "${missing[*]} missing, no root or sudo to apt-get them: their tests skip (the browser tests fail under CI)" >&2
   fi
 fi
 source scripts/venv.sh requirements-dev.txt

@@ -24,6 +24,7 @@ DOCUMENTED_PRODUCTION_ENV = {
     "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
     "REDIS_URL": "redis://127.0.0.1:6379/1",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "METRICS_TOKEN": "metrics-token-for-the-tests-0000",
 }
 
 
@@ -38,6 +39,7 @@ def clean_env(**values: str) -> dict[str, str]:
         "REDIS_URL",
         "CELERY_BROKER_URL",
         "UPSTREAM_ALLOW_PRIVATE_URLS",
+        "METRICS_TOKEN",
         "DJANGO_SETTINGS_MODULE",
     }
     env = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith(("SECURE_", "CSRF_", "SESSION_"))}
@@ -76,6 +78,12 @@ def test_production_refuses_to_start_without_secret_key_and_allowed_hosts(produc
     assert done.returncode != 0
     assert done.stderr.startswith(f"ImproperlyConfigured: {variable} {words}"), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr  # one line, no traceback
+
+
+def test_check_deploy_warns_without_a_metrics_token(production):
+    done = manage(clean_env(**{**production, "METRICS_TOKEN": ""}), "check", "--deploy", "--fail-level", "WARNING")
+    assert done.returncode != 0
+    assert "(reseller.W001) METRICS_TOKEN is not set" in done.stderr + done.stdout
 
 
 def test_documented_production_environment_passes_check_deploy(production):

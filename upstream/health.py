@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from upstream.models import Provider
@@ -30,6 +30,7 @@ WEIGHT = 0.1  # each new event counts for 10 % of the average
 # Successful attempts not yet written, per provider id: their durations in order (this process).
 _pending: dict[int, list[int]] = defaultdict(list)
 _pending_lock = threading.Lock()
+_writing = threading.Lock()
 _flusher: threading.Thread | None = None
 
 
@@ -56,34 +57,45 @@ def provider_record_attempt(*, provider_id: int, ok: bool, duration_ms: int) -> 
 
 def health_flush(provider_id: int | None = None) -> int:
     """Write this process's pending successes (of one provider, or all): one UPDATE per provider.
-    Returns how many attempts were written."""
-    with _pending_lock:
-        ids = [provider_id] if provider_id is not None else list(_pending)
-        batches = {pid: _pending.pop(pid) for pid in ids if _pending.get(pid)}
-    written = 0
-    for pid, durations in batches.items():
+    Returns how many attempts were written. If an UPDATE fails, its batch and those not yet written
+    go back in front of what came since, and the error is raised."""
+    with _writing:  # one writer at a time: the exit flush waits for the thread's write in progress
+        with _pending_lock:
+            ids = [provider_id] if provider_id is not None else list(_pending)
+            batches = {pid: _pending.pop(pid) for pid in ids if _pending.get(pid)}
+        written = 0
+        unwritten = list(batches)
         try:
-            _write_successes(pid, durations)
+            for pid in list(unwritten):
+                _write_successes(pid, batches[pid])
+                unwritten.remove(pid)
+                written += len(batches[pid])
         except Exception:
-            with _pending_lock:  # nothing lost: back in front of what came since
-                _pending[pid][:0] = durations
+            with _pending_lock:  # nothing lost
+                for pid in unwritten:
+                    _pending[pid][:0] = batches[pid]
             raise
-        written += len(durations)
-    return written
+        return written
 
 
 def _write_successes(pid: int, durations: list[int]) -> None:
     """n successes in one UPDATE: x <- x*(1-w) + w*s applied n times in order is
-    x*(1-w)^n + sum(w*(1-w)^(n-1-i)*s_i)."""
+    x*(1-w)^n + sum(w*(1-w)^(n-1-i)*s_i).
+
+    They happened up to one interval ago, so they close nothing opened since: while the circuit is
+    open (another process counted the failures that opened it after these successes) the failure
+    count and the circuit are left alone; once its cooldown has passed, they reset them as a
+    success written at once would."""
     n = len(durations)
     keep = (1 - WEIGHT) ** n  # what is left of the old average after n samples
     latency = sum(WEIGHT * (1 - WEIGHT) ** (n - 1 - i) * d for i, d in enumerate(durations))
+    open_now = Q(circuit_open_until__gt=timezone.now())
     Provider.objects.filter(pk=pid).update(
         success_rate=F("success_rate") * keep + Value(1 - keep),
         latency_ms=F("latency_ms") * keep + Value(float(latency)),
         attempts_seen=F("attempts_seen") + n,
-        consecutive_failures=0,
-        circuit_open_until=None,
+        consecutive_failures=Case(When(open_now, then=F("consecutive_failures")), default=Value(0)),
+        circuit_open_until=Case(When(open_now, then=F("circuit_open_until")), default=Value(None)),
     )
 
 
@@ -114,7 +126,8 @@ def _flusher_start() -> None:
 
 
 def _flush_at_exit() -> None:
-    if not _pending:
+    # The flusher thread may be writing what it popped: health_flush waits for it (`_writing`).
+    if not _pending and not _writing.locked():
         return
     try:
         health_flush()

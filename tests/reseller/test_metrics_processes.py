@@ -43,10 +43,20 @@ def test_gunicorn_workers_are_counted_together(gunicorn, tmp_path):  # noqa: F81
     directory = stale_dir(tmp_path, "web-metrics")
     server = gunicorn(WEB_CONCURRENCY="2", METRICS_TOKEN=TOKEN, PROMETHEUS_MULTIPROC_DIR=str(directory))
     assert not (directory / "counter_999999.db").exists()
-    requests = 30
-    for _ in range(requests):  # a new connection each: both workers answer some
-        status, _, body = server.get("/stubs/handler_api.php?action=getBalance&api_key=no-such-key-0000000000")
-        assert (status, body) == (200, b"BAD_KEY")
+    target = "/stubs/handler_api.php?action=getBalance&api_key=no-such-key-0000000000"
+    requests = 0
+    for _ in range(3):
+        # A request sent in halves holds the (sync) worker that accepted it, so the other one must
+        # answer the requests in between: both workers count, whatever the kernel's accept order.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as held:
+            held.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode())
+            for _ in range(9):
+                status, _, body = server.get(target)
+                assert (status, body) == (200, b"BAD_KEY")
+            held.sendall(b"Connection: close\r\n\r\n")
+            answer = b"".join(iter(lambda: held.recv(65536), b""))
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"BAD_KEY"), answer
+        requests += 10
     for _ in range(4):  # whichever worker answers the scrape adds up every worker's files
         status, text = fetch(f"http://127.0.0.1:{server.port}/metrics")
         assert status == 200, text

@@ -59,3 +59,54 @@ def test_the_flusher_thread_writes_pending_successes():
             time.sleep(0.05)
     assert Provider.objects.get(pk=provider.pk).attempts_seen == 3
     assert health_flush() == 0
+
+
+def test_a_late_batch_does_not_close_a_circuit_opened_since(settings):
+    """Process A's successes are pending while process B's failures open the circuit: A's flush
+    moves the averages but the circuit stays open; after the cooldown a batch closes it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    provider = Provider.objects.create(slot=1, protocol="sandbox")
+    with override_settings(PROVIDER_HEALTH_FLUSH_SECONDS=3600):
+        provider_record_attempt(provider_id=provider.pk, ok=True, duration_ms=40)
+        until = timezone.now() + timedelta(minutes=5)
+        Provider.objects.filter(pk=provider.pk).update(consecutive_failures=5, circuit_open_until=until)  # B
+        assert health_flush() == 1
+        p = Provider.objects.get(pk=provider.pk)
+        assert (p.attempts_seen, p.consecutive_failures, p.circuit_open_until) == (1, 5, until)
+        assert p.success_rate > 0
+        Provider.objects.filter(pk=provider.pk).update(circuit_open_until=timezone.now() - timedelta(seconds=1))
+        provider_record_attempt(provider_id=provider.pk, ok=True, duration_ms=40)  # the probe after the cooldown
+        assert health_flush() == 1
+    p = Provider.objects.get(pk=provider.pk)
+    assert (p.attempts_seen, p.consecutive_failures, p.circuit_open_until) == (2, 0, None)
+
+
+def test_a_failed_write_puts_back_every_batch_not_written(monkeypatch):
+    """Three providers' batches in one flush, the second UPDATE fails: the first stays written, the
+    second and the third (never tried) are written by the next flush."""
+    from upstream import health
+
+    providers = [Provider.objects.create(slot=slot, protocol="sandbox") for slot in (1, 2, 3)]
+    real = health._write_successes
+    calls = []
+
+    def second_fails(pid, durations):
+        calls.append(pid)
+        if len(calls) == 2:
+            raise RuntimeError("database went away")
+        real(pid, durations)
+
+    with override_settings(PROVIDER_HEALTH_FLUSH_SECONDS=3600):
+        for provider in providers * 2:
+            provider_record_attempt(provider_id=provider.pk, ok=True, duration_ms=20)
+        monkeypatch.setattr(health, "_write_successes", second_fails)
+        with pytest.raises(RuntimeError):
+            health_flush()
+        assert len(calls) == 2
+        monkeypatch.setattr(health, "_write_successes", real)
+        assert health_flush() == 4  # the failed batch and the untried one, nothing written twice
+    seen = sorted(Provider.objects.filter(pk__in=[p.pk for p in providers]).values_list("attempts_seen", flat=True))
+    assert seen == [2, 2, 2]
