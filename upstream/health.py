@@ -64,16 +64,14 @@ def health_flush(provider_id: int | None = None) -> int:
             ids = [provider_id] if provider_id is not None else list(_pending)
             batches = {pid: _pending.pop(pid) for pid in ids if _pending.get(pid)}
         written = 0
-        unwritten = list(batches)
         try:
-            for pid in list(unwritten):
+            for pid in list(batches):
                 _write_successes(pid, batches[pid])
-                unwritten.remove(pid)
-                written += len(batches[pid])
+                written += len(batches.pop(pid))
         except Exception:
-            with _pending_lock:  # nothing lost
-                for pid in unwritten:
-                    _pending[pid][:0] = batches[pid]
+            with _pending_lock:  # nothing lost: what is left in `batches` was not written
+                for pid, durations in batches.items():
+                    _pending[pid][:0] = durations
             raise
         return written
 
